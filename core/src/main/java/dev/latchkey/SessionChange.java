@@ -1,0 +1,126 @@
+package dev.latchkey;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What one request did to a session: attributes set, attributes removed, a touch of the
+ * last-accessed time, a new max-inactive interval. A commit applies only this delta to the state
+ * it reads from disk under the session's lock, so concurrent requests that change different
+ * attributes of one session all keep their changes.
+ *
+ * <p>Obtain a builder from {@link SessionStore#change()}: the builder checks and encodes each value
+ * when it is set, by the rules of that store's {@link StoreConfig}, so that a value that cannot be
+ * stored is refused at once and later mutations of the caller's object do not leak into the change.
+ *
+ * <p>Thread-safety: a built change is immutable and may be committed any number of times, from any
+ * thread. A builder is not thread-safe.
+ */
+public interface SessionChange {
+
+    /**
+     * Returns the names of the attributes this change sets.
+     *
+     * @return an immutable set
+     */
+    Set<String> setNames();
+
+    /**
+     * Returns the names of the attributes this change removes.
+     *
+     * @return an immutable set, disjoint from {@link #setNames()}
+     */
+    Set<String> removedNames();
+
+    /**
+     * Tells whether this change sets the last-accessed time to the commit's time.
+     *
+     * @return whether the change touches the session
+     */
+    boolean touches();
+
+    /**
+     * Returns the max-inactive interval this change sets, if any.
+     *
+     * @return the new interval, or empty to keep the session's current one
+     */
+    Optional<Duration> maxInactiveInterval();
+
+    /**
+     * Tells whether committing this change would change nothing.
+     *
+     * @return true if no attribute is set or removed, there is no touch and no new interval
+     */
+    default boolean isEmpty() {
+        return setNames().isEmpty() && removedNames().isEmpty() && !touches()
+                && maxInactiveInterval().isEmpty();
+    }
+
+    /**
+     * Collects one change. Later calls for the same attribute name replace earlier ones.
+     *
+     * <p>Not thread-safe; meant for one request's thread.
+     */
+    interface Builder {
+
+        /**
+         * Sets an attribute. The value is checked and encoded now: changing the object afterwards
+         * does not change what is committed.
+         *
+         * <p>Storable values: {@code null} (which removes the attribute, as in the Servlet API),
+         * {@link String}, {@link Boolean}, {@link Integer}, {@link Long}, {@link Short},
+         * {@link Byte}, {@link Double}, {@link Float}, {@link java.math.BigInteger},
+         * {@link java.math.BigDecimal}, {@link Character}, lists of storable values, maps from
+         * {@link String} keys to storable values; and instances of the classes that
+         * {@link StoreConfig.Builder#allowTypes} or {@link StoreConfig.Builder#allowPackages}
+         * name, stored as JSON by Jackson with their class name beside them. The exact class of a
+         * top-level value survives a round trip; numbers nested in lists and maps come back as
+         * {@code Integer}, {@code Long}, {@code BigInteger} or {@code Double} as JSON reads them,
+         * lists as {@code ArrayList} and maps as {@code LinkedHashMap}.
+         *
+         * @param name the attribute name: 1 to 256 characters
+         * @param value the value, or {@code null} to remove the attribute
+         * @return this builder
+         * @throws IllegalArgumentException if the name is empty or too long, or the value (or a
+         *     value nested in it) is of a type this store does not allow; the message names the
+         *     attribute and the type
+         * @throws NullPointerException if the name is null
+         */
+        Builder set(String name, Object value);
+
+        /**
+         * Removes an attribute (a no-op on commit if the session has no such attribute).
+         *
+         * @param name the attribute name
+         * @return this builder
+         * @throws IllegalArgumentException if the name is empty or too long
+         * @throws NullPointerException if the name is null
+         */
+        Builder remove(String name);
+
+        /**
+         * Sets the session's last-accessed time to the store clock's time at commit.
+         *
+         * @return this builder
+         */
+        Builder touch();
+
+        /**
+         * Sets how long the session lives without being touched.
+         *
+         * @param interval the new interval; zero or negative means never expire
+         * @return this builder
+         * @throws NullPointerException if the interval is null
+         */
+        Builder maxInactiveInterval(Duration interval);
+
+        /**
+         * Returns the change collected so far. The builder may be used further; the returned
+         * change does not see later calls.
+         *
+         * @return an immutable change
+         */
+        SessionChange build();
+    }
+}

@@ -1,0 +1,201 @@
+package dev.latchkey;
+
+import dev.latchkey.internal.FileSessionStore;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * Sessions kept in one directory, shared safely by every thread of this JVM and by every process
+ * that opens the same directory.
+ *
+ * <h2>Authority</h2>
+ * The directory is authoritative: a session exists exactly while its file exists; a missing file
+ * means no session; a session past its {@linkplain Session#expiryTime() expiry time} by this
+ * store's clock is expired and is treated as missing by every operation. Nothing is cached in
+ * memory between calls, so a change published by one process is seen by the next call of every
+ * other.
+ *
+ * <h2>Concurrency</h2>
+ * Each session is guarded by an exclusive lock that excludes threads of this JVM and other
+ * processes alike. Writers ({@link #commit}, {@link #update}, {@link #invalidate},
+ * {@link #changeId}, {@link #lock}) take it, re-read the session from disk, apply their change and
+ * publish the new state atomically before releasing it. Readers ({@link #find}) take no lock: a
+ * published file is never modified in place, so a reader sees one whole state, never a partial or
+ * mixed one. Every operation is linearizable with respect to every other, in any process.
+ *
+ * <ul>
+ *   <li>Two commits that change different attributes of one session both keep their changes: a
+ *       commit applies only its {@link SessionChange}, not the state its request loaded.</li>
+ *   <li>Two commits that set the same attribute: the later one wins. Use {@link #update} for a
+ *       read-modify-write of one attribute, or {@link #lock} for a whole unit of work.</li>
+ *   <li>No resurrection: a commit of a session that was invalidated, moved by {@link #changeId}
+ *       or expired changes nothing and returns empty. Ids are never reused, so "missing, checked
+ *       under the lock" is final; no tombstone is needed.</li>
+ * </ul>
+ *
+ * <h2>Ids</h2>
+ * Ids come from {@link java.security.SecureRandom}. An id given by a caller is checked (43
+ * characters of the URL-safe base64 alphabet) before it touches any path: a malformed id is simply
+ * "no session" for every operation.
+ *
+ * <p>Thread-safety: implementations are thread-safe. Blocking: writers block up to the configured
+ * {@linkplain StoreConfig#lockTimeout() lock timeout} for the session's lock and then throw
+ * {@link LockTimeoutException}; readers do not block on locks.
+ */
+public interface SessionStore extends AutoCloseable {
+
+    /**
+     * Opens the store that the configuration describes, creating its directory if it is missing.
+     * Any number of stores, in this JVM or in other processes, may be open on one directory.
+     *
+     * @param config the configuration
+     * @return an open store; close it when done
+     * @throws StoreException if the directory cannot be created, is not a directory, or cannot be
+     *     read and written
+     * @throws NullPointerException if config is null
+     */
+    static SessionStore open(StoreConfig config) {
+        return FileSessionStore.open(config);
+    }
+
+    /**
+     * Returns a builder for a change, bound to this store's rules for values.
+     *
+     * @return a new, empty builder
+     */
+    SessionChange.Builder change();
+
+    /**
+     * Creates a session with a fresh id and the configured default max-inactive interval.
+     *
+     * @return the new session
+     * @throws StoreException if the file system fails
+     * @throws IllegalStateException if the store is closed
+     */
+    default Session create() {
+        return create(change().build());
+    }
+
+    /**
+     * Creates a session with a fresh id and applies an initial change to it before it is first
+     * published, so no reader ever sees it without that change.
+     *
+     * @param initial attributes and max-inactive interval of the new session
+     * @return the new session
+     * @throws StoreException if the file system fails
+     * @throws IllegalArgumentException if the change was built by a store of another kind
+     * @throws IllegalStateException if the store is closed
+     */
+    Session create(SessionChange initial);
+
+    /**
+     * Reads a session. Takes no lock and never blocks on one.
+     *
+     * @param id the session id, possibly from an untrusted source
+     * @return the session as last published, or empty if it is missing, expired, malformed or
+     *     damaged (a damaged file is moved aside and logged at WARN)
+     * @throws StoreException if the file system fails
+     * @throws IllegalStateException if the store is closed
+     * @throws NullPointerException if id is null
+     */
+    Optional<Session> find(String id);
+
+    /**
+     * Applies a change to a session: takes its lock, re-reads it, applies only the change,
+     * publishes the result atomically and releases the lock.
+     *
+     * @param id the session id
+     * @param change the change
+     * @return the state after the change, or empty if the session is missing or expired (nothing is
+     *     written then: no resurrection)
+     * @throws LockTimeoutException if the lock was not had within the lock timeout
+     * @throws StoreException if the file system fails; the previous state is intact
+     * @throws IllegalArgumentException if the change was built by a store of another kind
+     * @throws IllegalStateException if the store is closed
+     */
+    Optional<Session> commit(String id, SessionChange change);
+
+    /**
+     * Applies a read-modify-write function to one attribute under the session's lock, so that N
+     * processes that each increment a counter k times end at exactly N×k. The function runs while
+     * the lock is held: keep it short and free of side effects (it runs once per call).
+     *
+     * @param id the session id
+     * @param name the attribute name
+     * @param function maps the current value ({@code null} if absent) to the new one ({@code null}
+     *     removes the attribute)
+     * @return the state after the update, or empty if the session is missing or expired (the
+     *     function is not called then)
+     * @throws IllegalArgumentException if the function returns a value that cannot be stored
+     * @throws LockTimeoutException if the lock was not had within the lock timeout
+     * @throws StoreException if the file system fails
+     * @throws IllegalStateException if the store is closed
+     */
+    Optional<Session> update(String id, String name, UnaryOperator<Object> function);
+
+    /**
+     * Acquires a session's lock for a whole unit of work, waiting up to the configured lock
+     * timeout. The session need not exist: the handle's {@link SessionLock#session()} tells.
+     *
+     * @param id the session id
+     * @return the held lock; close it to release
+     * @throws LockTimeoutException if the lock was not had within the lock timeout
+     * @throws IllegalStateException if the store is closed
+     */
+    default SessionLock lock(String id) {
+        return lock(id, config().lockTimeout());
+    }
+
+    /**
+     * Acquires a session's lock for a whole unit of work, waiting up to the given timeout.
+     *
+     * @param id the session id
+     * @param timeout how long to wait; zero means try once
+     * @return the held lock; close it to release
+     * @throws LockTimeoutException if the lock was not had within the timeout
+     * @throws IllegalArgumentException if the timeout is negative
+     * @throws IllegalStateException if the store is closed
+     */
+    SessionLock lock(String id, Duration timeout);
+
+    /**
+     * Removes a session. Idempotent. After it returns, no operation of any process finds the
+     * session, and no commit brings it back.
+     *
+     * @param id the session id
+     * @return true if this call removed a live session
+     * @throws LockTimeoutException if the lock was not had within the lock timeout
+     * @throws StoreException if the file system fails
+     * @throws IllegalStateException if the store is closed
+     */
+    boolean invalidate(String id);
+
+    /**
+     * Moves a session to a fresh id (session-fixation defence), keeping its attributes, times and
+     * interval. The new state is published under the new id before the old id is removed, both
+     * under their locks; until the call returns only the caller knows the new id, and after it
+     * returns the old id is dead for every process: no find sees it, no commit revives it.
+     *
+     * @param id the current id
+     * @return the session under its new id, or empty if it is missing or expired
+     * @throws LockTimeoutException if a lock was not had within the lock timeout
+     * @throws StoreException if the file system fails
+     * @throws IllegalStateException if the store is closed
+     */
+    Optional<Session> changeId(String id);
+
+    /**
+     * Returns the configuration this store was opened with.
+     *
+     * @return the configuration
+     */
+    StoreConfig config();
+
+    /**
+     * Closes this store. Locks held through {@link SessionLock}s of this store stay held until those
+     * handles are closed. Idempotent. Other stores open on the same directory are unaffected.
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,276 @@
+package dev.latchkey;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The immutable configuration of a {@link SessionStore}. Build one with {@link #builder(Path)}.
+ *
+ * <p>Every process that opens one directory should use the same allowed types and the same
+ * clock source; nothing else needs to agree (the lock layout is fixed by the directory format).
+ *
+ * <p>Thread-safety: instances are immutable.
+ */
+public final class StoreConfig {
+
+    /** The lock timeout when none is set: 10 seconds. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
+
+    /** The max-inactive interval of new sessions when none is set: 30 minutes. */
+    public static final Duration DEFAULT_MAX_INACTIVE_INTERVAL = Duration.ofMinutes(30);
+
+    private static final Pattern JAVA_NAME =
+            Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*"
+                    + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
+
+    private final Path directory;
+    private final Duration lockTimeout;
+    private final Duration defaultMaxInactiveInterval;
+    private final Set<Class<?>> allowedTypes;
+    private final List<String> allowedPackages;
+    private final Clock clock;
+
+    private StoreConfig(Builder b) {
+        this.directory = b.directory;
+        this.lockTimeout = b.lockTimeout == null ? DEFAULT_LOCK_TIMEOUT : b.lockTimeout;
+        this.defaultMaxInactiveInterval = b.defaultMaxInactiveInterval == null
+                ? DEFAULT_MAX_INACTIVE_INTERVAL : b.defaultMaxInactiveInterval;
+        this.allowedTypes = b.allowedTypes == null ? Set.of()
+                : Collections.unmodifiableSet(new LinkedHashSet<>(b.allowedTypes));
+        this.allowedPackages = b.allowedPackages == null ? List.of() : List.copyOf(b.allowedPackages);
+        this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+    }
+
+    /**
+     * Starts a configuration for a store in the given directory.
+     *
+     * @param directory where the sessions live; created (mode 0700 where POSIX) if missing; every
+     *     process that shares sessions must use the same directory
+     * @return a builder
+     * @throws NullPointerException if directory is null
+     */
+    public static Builder builder(Path directory) {
+        return new Builder(Objects.requireNonNull(directory, "directory"));
+    }
+
+    /**
+     * Returns the session directory, as given (absolute).
+     *
+     * @return the directory
+     */
+    public Path directory() {
+        return directory;
+    }
+
+    /**
+     * Returns how long a writer waits for a session's lock before it throws
+     * {@link LockTimeoutException}.
+     *
+     * @return the lock timeout
+     */
+    public Duration lockTimeout() {
+        return lockTimeout;
+    }
+
+    /**
+     * Returns the max-inactive interval of sessions created without one.
+     *
+     * @return the default interval; zero or negative means never expire
+     */
+    public Duration defaultMaxInactiveInterval() {
+        return defaultMaxInactiveInterval;
+    }
+
+    /**
+     * Returns the classes whose instances may be stored besides JSON-native values.
+     *
+     * @return an immutable set
+     */
+    public Set<Class<?>> allowedTypes() {
+        return allowedTypes;
+    }
+
+    /**
+     * Returns the packages whose classes (not subpackages) may be stored besides JSON-native values.
+     *
+     * @return an immutable list of package names
+     */
+    public List<String> allowedPackages() {
+        return allowedPackages;
+    }
+
+    /**
+     * Returns the clock that decides creation, access and expiry times.
+     *
+     * @return the clock
+     */
+    public Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public String toString() {
+        return "StoreConfig[directory=" + directory + ", lockTimeout=" + lockTimeout
+                + ", defaultMaxInactiveInterval=" + defaultMaxInactiveInterval
+                + ", allowedTypes=" + allowedTypes + ", allowedPackages=" + allowedPackages
+                + ", clock=" + clock + "]";
+    }
+
+    /**
+     * Builds a {@link StoreConfig}. Each setting may be given at most once.
+     *
+     * <p>Not thread-safe.
+     */
+    public static final class Builder {
+        private final Path directory;
+        private Duration lockTimeout;
+        private Duration defaultMaxInactiveInterval;
+        private Set<Class<?>> allowedTypes;
+        private List<String> allowedPackages;
+        private Clock clock;
+
+        private Builder(Path directory) {
+            this.directory = directory.toAbsolutePath().normalize();
+        }
+
+        /**
+         * Sets how long a writer waits for a session's lock. Default
+         * {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException if the timeout is zero or negative
+         * @throws IllegalStateException if the lock timeout was set already
+         * @throws NullPointerException if timeout is null
+         */
+        public Builder lockTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            requireUnset(lockTimeout, "lockTimeout");
+            if (timeout.isZero() || timeout.isNegative()) {
+                throw new IllegalArgumentException("lockTimeout must be positive, was " + timeout);
+            }
+            this.lockTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Sets the max-inactive interval of sessions created without one. Default
+         * {@link StoreConfig#DEFAULT_MAX_INACTIVE_INTERVAL}.
+         *
+         * @param interval the interval; zero or negative means new sessions never expire
+         * @return this builder
+         * @throws IllegalStateException if the interval was set already
+         * @throws NullPointerException if interval is null
+         */
+        public Builder defaultMaxInactiveInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            requireUnset(defaultMaxInactiveInterval, "defaultMaxInactiveInterval");
+            this.defaultMaxInactiveInterval = interval;
+            return this;
+        }
+
+        /**
+         * Allows instances of exactly these classes (not their subclasses) as attribute values,
+         * stored as JSON by Jackson with the class name beside them. Only allowed classes are ever
+         * loaded when a session is read, so a planted file cannot make the store instantiate
+         * anything else. Java serialization is never used.
+         *
+         * @param types concrete classes with a Jackson-compatible shape (records, beans, enums)
+         * @return this builder
+         * @throws IllegalArgumentException if a class is an interface, abstract, primitive, array or
+         *     anonymous or local class
+         * @throws IllegalStateException if allowed types were set already
+         * @throws NullPointerException if types or an element is null
+         */
+        public Builder allowTypes(Class<?>... types) {
+            Objects.requireNonNull(types, "types");
+            requireUnset(allowedTypes, "allowTypes");
+            Set<Class<?>> set = new LinkedHashSet<>();
+            for (Class<?> type : types) {
+                Objects.requireNonNull(type, "types contains null");
+                if (type.isInterface() || type.isPrimitive() || type.isArray()
+                        || type.isAnonymousClass() || type.isLocalClass()
+                        || (java.lang.reflect.Modifier.isAbstract(type.getModifiers())
+                                && !type.isEnum())) {
+                    throw new IllegalArgumentException("allowTypes takes concrete named classes;"
+                            + " " + type.getName() + " is not one");
+                }
+                set.add(type);
+            }
+            this.allowedTypes = set;
+            return this;
+        }
+
+        /**
+         * Allows instances of every class directly in these packages (not subpackages) as
+         * attribute values. Prefer {@link #allowTypes}: a package may hold classes that should not
+         * be built from untrusted input.
+         *
+         * @param packageNames package names such as {@code "com.example.cart"}
+         * @return this builder
+         * @throws IllegalArgumentException if a name is not a package name, or names a package of
+         *     the JDK ({@code java.}, {@code javax.}, {@code jdk.}, {@code sun.}, {@code com.sun.})
+         * @throws IllegalStateException if allowed packages were set already
+         * @throws NullPointerException if packageNames or an element is null
+         */
+        public Builder allowPackages(String... packageNames) {
+            Objects.requireNonNull(packageNames, "packageNames");
+            requireUnset(allowedPackages, "allowPackages");
+            List<String> list = new ArrayList<>();
+            for (String name : packageNames) {
+                Objects.requireNonNull(name, "packageNames contains null");
+                if (!JAVA_NAME.matcher(name).matches()) {
+                    throw new IllegalArgumentException("not a package name: '" + name + "'");
+                }
+                for (String banned : List.of("java.", "javax.", "jdk.", "sun.", "com.sun.")) {
+                    if ((name + ".").startsWith(banned)) {
+                        throw new IllegalArgumentException("allowPackages refuses JDK package '"
+                                + name + "'; allow the exact classes with allowTypes instead");
+                    }
+                }
+                list.add(name);
+            }
+            this.allowedPackages = list;
+            return this;
+        }
+
+        /**
+         * Sets the clock for creation, access and expiry times. Default: the UTC system clock.
+         * Tests pass a clock they can move.
+         *
+         * @param clock the clock
+         * @return this builder
+         * @throws IllegalStateException if the clock was set already
+         * @throws NullPointerException if clock is null
+         */
+        public Builder clock(Clock clock) {
+            Objects.requireNonNull(clock, "clock");
+            requireUnset(this.clock, "clock");
+            this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Builds the configuration. The directory is not touched until a store is opened.
+         *
+         * @return the configuration
+         */
+        public StoreConfig build() {
+            return new StoreConfig(this);
+        }
+
+        private static void requireUnset(Object current, String setting) {
+            if (current != null) {
+                throw new IllegalStateException(setting + " was already set");
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.latchkey;
+
+import java.nio.file.Path;
+
+/**
+ * The file system refused an operation of the store: permission denied, disk full, a read-only
+ * file system, a directory that vanished. The session's previous state is intact: a commit that
+ * fails with this exception has not published anything.
+ */
+public final class StoreException extends LatchkeyException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path path;
+
+    /**
+     * Creates an exception.
+     *
+     * @param message what the store was doing and what to check
+     * @param path the file or directory involved
+     * @param cause the I/O failure the operating system reported
+     */
+    public StoreException(String message, Path path, Throwable cause) {
+        super(message + " [" + path + "]" + (cause == null ? "" : ": " + cause), cause);
+        this.path = path;
+    }
+
+    /**
+     * Returns the file or directory the failed operation was working on.
+     *
+     * @return the path, or {@code null} if this exception was deserialized
+     */
+    public Path path() {
+        return path;
+    }
+}

@@ -1,0 +1,341 @@
+package dev.latchkey.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.Session;
+import dev.latchkey.SessionChange;
+import dev.latchkey.SessionLock;
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import dev.latchkey.StoreException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The file-system {@link SessionStore}. See {@link SessionStore} for the contract,
+ * {@link SessionFiles} for the publish protocol and {@link LockTable} for the locks.
+ *
+ * <p>Lock discipline: every operation that changes a session holds that session's stripe (a
+ * {@link LockTable.Held}) from before it reads the session until after it has published or
+ * removed it. {@link #changeId} holds two stripes, taken in ascending stripe order, so two of them
+ * cannot deadlock. Reads take no lock unless the lock-free read is inconclusive.
+ *
+ * <p>Thread-safety: thread-safe; holds no mutable state besides the closed flag.
+ */
+public final class FileSessionStore implements SessionStore {
+    private static final Logger LOG = LoggerFactory.getLogger(FileSessionStore.class);
+
+    private final StoreConfig config;
+    private final ValueCodec codec;
+    private final SessionFiles files;
+    private final LockTable locks;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private FileSessionStore(StoreConfig config, LockTable locks, ValueCodec codec,
+            SessionFiles files) {
+        this.config = config;
+        this.locks = locks;
+        this.codec = codec;
+        this.files = files;
+    }
+
+    /**
+     * Opens a store; see {@link SessionStore#open(StoreConfig)}.
+     *
+     * @param config the configuration
+     * @return the open store
+     */
+    public static FileSessionStore open(StoreConfig config) {
+        Objects.requireNonNull(config, "config");
+        Layout layout = new Layout(config.directory());
+        prepareDirectory(layout);
+        ValueCodec codec = new ValueCodec(config);
+        SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper()));
+        LockTable locks = LockTable.open(layout.lockFile());
+        LOG.debug("opened session store in {}", layout.root());
+        return new FileSessionStore(config, locks, codec, files);
+    }
+
+    private static void prepareDirectory(Layout layout) {
+        Path root = layout.root();
+        try {
+            if (Files.exists(root, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(root)) {
+                throw new StoreException("the session directory is not a directory; configure a"
+                        + " directory path", root, null);
+            }
+            if (!Files.isDirectory(root)) {
+                Path parent = root.getParent();
+                if (parent != null) {
+                    Files.createDirectories(parent);
+                }
+                try {
+                    Files.createDirectory(root, FileModes.directory(root));
+                    LOG.info("created session directory {}", root);
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    // another process made it
+                }
+            }
+            Path sessions = layout.sessions();
+            try {
+                Files.createDirectory(sessions, FileModes.directory(root));
+            } catch (java.nio.file.FileAlreadyExistsException present) {
+                // usual
+            }
+            if (!Files.isReadable(root) || !Files.isWritable(root)
+                    || !Files.isWritable(sessions)) {
+                throw new StoreException("the session directory must be readable and writable by"
+                        + " this process's user", root, null);
+            }
+        } catch (IOException e) {
+            throw SessionFiles.storeException("cannot create the session directory", root, e);
+        }
+    }
+
+    @Override
+    public SessionChange.Builder change() {
+        return new ChangeImpl.Builder(codec);
+    }
+
+    @Override
+    public Session create(SessionChange initial) {
+        ChangeImpl change = ChangeImpl.of(initial);
+        requireOpen();
+        long now = now();
+        long interval = change.maxInactiveInterval()
+                .orElse(config.defaultMaxInactiveInterval()).toMillis();
+        String id = SessionIds.generate();
+        SessionRecord blank = new SessionRecord(id, now, now, interval, -1, new LinkedHashMap<>());
+        SessionRecord record = blank.apply(change, now);
+        LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+        try {
+            files.publish(new SessionFiles.Current(null, false), record);
+        } finally {
+            held.release();
+        }
+        LOG.debug("created session {}", describe(id));
+        return snapshot(record);
+    }
+
+    @Override
+    public Optional<Session> find(String id) {
+        Objects.requireNonNull(id, "id");
+        requireOpen();
+        if (!SessionIds.isWellFormed(id)) {
+            return Optional.empty();
+        }
+        SessionFiles.Unlocked read = files.readUnlocked(id);
+        SessionRecord record = read.record;
+        if (read == SessionFiles.Unlocked.ASK_UNDER_LOCK) {
+            LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+            try {
+                record = files.readLocked(id).record;
+            } finally {
+                held.release();
+            }
+        }
+        return record == null || record.isExpired(now()) ? Optional.empty()
+                : Optional.of(snapshot(record));
+    }
+
+    @Override
+    public Optional<Session> commit(String id, SessionChange change) {
+        ChangeImpl delta = ChangeImpl.of(change);
+        return withLock(id, held -> commitLocked(id, delta));
+    }
+
+    @Override
+    public Optional<Session> update(String id, String name, UnaryOperator<Object> function) {
+        ValueCodec.checkName(name);
+        Objects.requireNonNull(function, "function");
+        return withLock(id, held -> updateLocked(id, name, function));
+    }
+
+    @Override
+    public boolean invalidate(String id) {
+        return withLock(id, held -> invalidateLocked(id));
+    }
+
+    @Override
+    public Optional<Session> changeId(String id) {
+        Objects.requireNonNull(id, "id");
+        requireOpen();
+        if (!SessionIds.isWellFormed(id)) {
+            return Optional.empty();
+        }
+        String newId = SessionIds.generate();
+        int a = stripe(id);
+        int b = stripe(newId);
+        LockTable.Held first = locks.acquire(Math.min(a, b), config.lockTimeout(), describe(id));
+        try {
+            LockTable.Held second = a == b ? null
+                    : locks.acquire(Math.max(a, b), config.lockTimeout(), describe(newId));
+            try {
+                return moveLocked(id, newId);
+            } finally {
+                if (second != null) {
+                    second.release();
+                }
+            }
+        } finally {
+            first.release();
+        }
+    }
+
+    @Override
+    public SessionLock lock(String id, Duration timeout) {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        }
+        requireOpen();
+        // a malformed id names no session: its handle guards nothing and finds nothing
+        LockTable.Held held = SessionIds.isWellFormed(id)
+                ? locks.acquire(stripe(id), timeout, describe(id)) : null;
+        return new HeldSessionLock(this, id, held);
+    }
+
+    @Override
+    public StoreConfig config() {
+        return config;
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            locks.release();
+            LOG.debug("closed session store in {}", config.directory());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FileSessionStore[" + config.directory() + (closed.get() ? ", closed]" : "]");
+    }
+
+    // ---- operations with the stripe held; also used by HeldSessionLock ----
+
+    interface Locked<T> {
+        T run(LockTable.Held held);
+    }
+
+    private <T> T withLock(String id, Locked<T> work) {
+        Objects.requireNonNull(id, "id");
+        requireOpen();
+        if (!SessionIds.isWellFormed(id)) {
+            return work.run(null);
+        }
+        LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+        try {
+            return work.run(held);
+        } finally {
+            held.release();
+        }
+    }
+
+    /** The live record of a session, or null; deletes an expired one (we hold its lock). */
+    private SessionFiles.Current live(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return new SessionFiles.Current(null, false);
+        }
+        SessionFiles.Current current = files.readLocked(id);
+        if (current.record != null && current.record.isExpired(now())) {
+            files.delete(id);
+            LOG.debug("removed expired session {}", describe(id));
+            return new SessionFiles.Current(null, false);
+        }
+        return current;
+    }
+
+    Optional<Session> readLocked(String id) {
+        SessionRecord record = live(id).record;
+        return record == null ? Optional.empty() : Optional.of(snapshot(record));
+    }
+
+    Optional<Session> commitLocked(String id, ChangeImpl change) {
+        SessionFiles.Current current = live(id);
+        if (current.record == null) {
+            return Optional.empty();
+        }
+        SessionRecord next = current.record.apply(change, now());
+        files.publish(current, next);
+        return Optional.of(snapshot(next));
+    }
+
+    Optional<Session> updateLocked(String id, String name, UnaryOperator<Object> function) {
+        SessionFiles.Current current = live(id);
+        if (current.record == null) {
+            return Optional.empty();
+        }
+        JsonNode stored = current.record.attributes.get(name);
+        Object value = stored == null ? null : codec.decode(name, stored);
+        Object next = function.apply(value);
+        ChangeImpl change = ChangeImpl.singleSet(name, next == null ? null
+                : codec.encode(name, next));
+        SessionRecord record = current.record.apply(change, now());
+        files.publish(current, record);
+        return Optional.of(snapshot(record));
+    }
+
+    boolean invalidateLocked(String id) {
+        SessionFiles.Current current = live(id);
+        if (current.record == null) {
+            return false;
+        }
+        files.delete(id);
+        LOG.debug("invalidated session {}", describe(id));
+        return true;
+    }
+
+    /** Moves a session; both stripes must be held. */
+    Optional<Session> moveLocked(String id, String newId) {
+        SessionFiles.Current current = live(id);
+        if (current.record == null) {
+            return Optional.empty();
+        }
+        SessionRecord moved = current.record.withId(newId);
+        files.publish(new SessionFiles.Current(null, false), moved);
+        files.delete(id);
+        LOG.debug("moved session {} to {}", describe(id), describe(newId));
+        return Optional.of(snapshot(moved));
+    }
+
+    LockTable.Held acquire(String id) {
+        return locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+    }
+
+    static int stripe(String id) {
+        return SessionIds.stripe(id, LockTable.STRIPES);
+    }
+
+    private Session snapshot(SessionRecord record) {
+        return new SnapshotSession(record, codec);
+    }
+
+    private long now() {
+        return config.clock().millis();
+    }
+
+    private void requireOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("the session store is closed");
+        }
+    }
+
+    /** Ids are secrets: logs and messages show their first 6 letters only. */
+    static String describe(String id) {
+        if (!SessionIds.isWellFormed(id)) {
+            return "session <malformed id>";
+        }
+        return "session " + id.substring(0, 6) + "…";
+    }
+}

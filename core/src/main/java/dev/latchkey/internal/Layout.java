@@ -1,0 +1,64 @@
+package dev.latchkey.internal;
+
+import java.nio.file.Path;
+
+/**
+ * Where things live in a session directory (format 1):
+ *
+ * <pre>
+ * DIR/latchkey.lock           lock file: one byte range per stripe, never replaced or removed
+ * DIR/sessions/Ab/ID          the session's current state
+ * DIR/sessions/Ab/ID.old      the previous state, only while a commit publishes (or after a crash)
+ * DIR/sessions/Ab/ID.tmp      the next state being written by the lock holder
+ * DIR/quarantine/ID.TIME.WHY  damaged files moved aside
+ * </pre>
+ *
+ * "Ab" is the id's first two letters: 4,096 subdirectories, so a million sessions put about 250
+ * files in each. Ids never contain '.', so the suffixes cannot collide with an id.
+ */
+final class Layout {
+    static final String LOCK_FILE = "latchkey.lock";
+    static final String SESSIONS = "sessions";
+    static final String QUARANTINE = "quarantine";
+
+    private final Path root;
+    private final Path sessions;
+
+    Layout(Path root) {
+        this.root = root;
+        this.sessions = root.resolve(SESSIONS);
+    }
+
+    Path root() {
+        return root;
+    }
+
+    Path lockFile() {
+        return root.resolve(LOCK_FILE);
+    }
+
+    Path quarantine() {
+        return root.resolve(QUARANTINE);
+    }
+
+    Path sessions() {
+        return sessions;
+    }
+
+    /** The current-state file of a well-formed id. */
+    Path current(String id) {
+        return sessions.resolve(id.substring(0, 2)).resolve(id);
+    }
+
+    Path old(String id) {
+        return sibling(id, ".old");
+    }
+
+    Path temp(String id) {
+        return sibling(id, ".tmp");
+    }
+
+    private Path sibling(String id, String suffix) {
+        return sessions.resolve(id.substring(0, 2)).resolve(id + suffix);
+    }
+}

@@ -1,0 +1,234 @@
+package dev.latchkey.internal;
+
+import dev.latchkey.LockTimeoutException;
+import dev.latchkey.StoreException;
+import java.io.IOException;
+import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The striped locks of one session directory, shared by every store of this JVM that is open on
+ * it. A stripe is held by at most one holder in the whole machine: one {@link Semaphore} per stripe
+ * excludes the threads of this JVM, and an OS byte-range lock ({@code fcntl F_SETLK}) on byte
+ * {@code stripe} of the lock file excludes other processes.
+ *
+ * <p>Why it is built this way (each is a pitfall of {@link java.nio.channels.FileLock} on Linux):
+ * <ul>
+ *   <li>OS locks belong to the process, and the JDK refuses a second overlapping lock in one JVM
+ *       ({@code OverlappingFileLockException}): hence the semaphore in front of each stripe, and
+ *       one table per lock file per JVM (the static registry), never one per store.</li>
+ *   <li>Closing any channel of a file drops all of this process's locks on it: the table opens
+ *       the lock file exactly once and closes it only when the last store and the last held lock
+ *       are gone; nothing else in Latchkey opens the lock file.</li>
+ *   <li>{@code FileChannel} is interruptible: an interrupt during {@code tryLock} closes it, and
+ *       with it every lock the JVM holds. The table uses an {@link AsynchronousFileChannel},
+ *       whose {@code tryLock} and {@code release} are not interruptible.</li>
+ *   <li>A lock on a file that is renamed over or deleted no longer guards its path: the lock file
+ *       is never replaced or removed, and session files are not locked at all.</li>
+ *   <li>The lock file does not grow: 65,536 one-byte ranges of an empty file (POSIX locks may
+ *       lie past the end of a file).</li>
+ * </ul>
+ * OS locks have no timed wait, so a holder of the semaphore polls {@code tryLock} with a short
+ * exponential back-off (at most 1 ms) until the deadline. A process that dies loses its OS locks.
+ *
+ * <p>Thread-safety: thread-safe.
+ */
+final class LockTable {
+    static final int STRIPES = 1 << 16;
+
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final Map<Path, LockTable> OPEN = new HashMap<>();
+
+    private final Path file;
+    private final AsynchronousFileChannel channel;
+    private final ConcurrentHashMap<Integer, Semaphore> local = new ConcurrentHashMap<>();
+    private int references; // guarded by OPEN
+
+    private LockTable(Path file, AsynchronousFileChannel channel) {
+        this.file = file;
+        this.channel = channel;
+    }
+
+    /**
+     * Returns this JVM's table for a lock file, opening (and creating, mode 0600) the file if this
+     * is the first user. Each call must be paired with one {@link #release()}.
+     */
+    static LockTable open(Path lockFile) {
+        Path key = realPath(lockFile);
+        synchronized (OPEN) {
+            LockTable table = OPEN.get(key);
+            if (table == null) {
+                table = new LockTable(key, openChannel(key));
+                OPEN.put(key, table);
+            }
+            table.references++;
+            return table;
+        }
+    }
+
+    private static Path realPath(Path lockFile) {
+        try {
+            try {
+                Files.createFile(lockFile, FileModes.file(lockFile));
+            } catch (java.nio.file.FileAlreadyExistsException alreadyThere) {
+                // another store or process made it: fine
+            }
+            return lockFile.toRealPath();
+        } catch (IOException e) {
+            throw new StoreException("cannot create or resolve the lock file; check that the"
+                    + " session directory is writable", lockFile, e);
+        }
+    }
+
+    private static AsynchronousFileChannel openChannel(Path file) {
+        try {
+            return AsynchronousFileChannel.open(file, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+        } catch (NoSuchFileException e) {
+            throw new StoreException("the lock file vanished; never delete latchkey.lock while a"
+                    + " process uses the directory", file, e);
+        } catch (IOException e) {
+            throw new StoreException("cannot open the lock file", file, e);
+        }
+    }
+
+    /** Drops one reference; the last one closes the lock file. */
+    void release() {
+        synchronized (OPEN) {
+            if (--references > 0) {
+                return;
+            }
+            OPEN.remove(file);
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing is held when the last reference goes; the OS drops the locks anyway
+            }
+        }
+    }
+
+    private void retain() {
+        synchronized (OPEN) {
+            references++;
+        }
+    }
+
+    /**
+     * Acquires a stripe, waiting up to the timeout.
+     *
+     * @param stripe in [0, STRIPES)
+     * @param timeout how long to wait, zero to try once
+     * @param what names the session for the timeout message
+     * @return the held stripe, released with {@link Held#release()}
+     * @throws LockTimeoutException if not acquired in time or interrupted while waiting
+     */
+    Held acquire(int stripe, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Semaphore semaphore = local.computeIfAbsent(stripe, s -> new Semaphore(1));
+        try {
+            if (!semaphore.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new LockTimeoutException("lock of " + what + " is held by another thread of"
+                        + " this JVM", timeout);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockTimeoutException("interrupted while waiting for the lock of " + what,
+                    timeout);
+        }
+        boolean acquired = false;
+        try {
+            FileLock lock = pollOsLock(stripe, deadline, timeout, what);
+            retain();
+            acquired = true;
+            return new Held(stripe, lock, semaphore);
+        } finally {
+            if (!acquired) {
+                semaphore.release();
+            }
+        }
+    }
+
+    private FileLock pollOsLock(int stripe, long deadline, Duration timeout, String what) {
+        long backoff = 10_000; // 10 µs
+        int spins = 0;
+        while (true) {
+            FileLock lock;
+            try {
+                lock = channel.tryLock(stripe, 1, false);
+            } catch (OverlappingFileLockException e) {
+                // another table of this JVM holds it: the same file reached by another path
+                // (a bind mount); it is as held as a lock of another process
+                lock = null;
+            } catch (IOException e) {
+                throw new StoreException("cannot lock the lock file", file, e);
+            }
+            if (lock != null) {
+                return lock;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new LockTimeoutException("lock of " + what + " is held by another process",
+                        timeout);
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new LockTimeoutException("interrupted while waiting for the lock of " + what,
+                        timeout);
+            }
+            if (spins++ < 20) {
+                Thread.onSpinWait();
+                continue;
+            }
+            LockSupport.parkNanos(Math.min(backoff, left));
+            backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
+        }
+    }
+
+    /** One held stripe. Not thread-safe; released once. */
+    final class Held {
+        private final int stripe;
+        private final FileLock lock;
+        private final Semaphore semaphore;
+        private boolean released;
+
+        private Held(int stripe, FileLock lock, Semaphore semaphore) {
+            this.stripe = stripe;
+            this.lock = lock;
+            this.semaphore = semaphore;
+        }
+
+        int stripe() {
+            return stripe;
+        }
+
+        /** Releases the OS lock, then the JVM's semaphore. Idempotent. */
+        void release() {
+            if (released) {
+                return;
+            }
+            released = true;
+            try {
+                lock.release();
+            } catch (IOException e) {
+                // the channel is open (we hold a reference), so this is an OS failure: the lock
+                // may still be held by this process; closing the table's last reference frees it
+                org.slf4j.LoggerFactory.getLogger(LockTable.class)
+                        .error("cannot release stripe {} of {}", stripe, file, e);
+            } finally {
+                semaphore.release();
+                LockTable.this.release();
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.latchkey.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One session's state as stored: times in epoch milliseconds, attributes in their encoded form.
+ * Immutable; {@link #apply} returns a new record.
+ */
+final class SessionRecord {
+    final String id;
+    final long created;
+    final long accessed;
+    /** Milliseconds; zero or negative: never expires. */
+    final long maxInactive;
+    final long revision;
+    /** Encoded attributes, unmodifiable. The nodes are never mutated after construction. */
+    final Map<String, JsonNode> attributes;
+
+    SessionRecord(String id, long created, long accessed, long maxInactive, long revision,
+            Map<String, JsonNode> attributes) {
+        this.id = id;
+        this.created = created;
+        this.accessed = accessed;
+        this.maxInactive = maxInactive;
+        this.revision = revision;
+        this.attributes = Collections.unmodifiableMap(attributes);
+    }
+
+    boolean isExpired(long now) {
+        return maxInactive > 0 && now - accessed >= maxInactive;
+    }
+
+    /** The record after a change committed at {@code now}: revision + 1. */
+    SessionRecord apply(ChangeImpl change, long now) {
+        Map<String, JsonNode> next = new LinkedHashMap<>(attributes);
+        for (String name : change.removedNames()) {
+            next.remove(name);
+        }
+        next.putAll(change.encodedSets());
+        long interval = change.maxInactiveInterval().map(d -> d.toMillis()).orElse(maxInactive);
+        return new SessionRecord(id, created, change.touches() ? Math.max(now, accessed) : accessed,
+                interval, revision + 1, next);
+    }
+
+    /** The same state under another id (for a change of id). */
+    SessionRecord withId(String newId) {
+        return new SessionRecord(newId, created, accessed, maxInactive, revision + 1,
+                new LinkedHashMap<>(attributes));
+    }
+}

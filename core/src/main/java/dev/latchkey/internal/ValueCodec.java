@@ -1,0 +1,351 @@
+package dev.latchkey.internal;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.MapperConfig;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.jsontype.PolymorphicTypeValidator;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.latchkey.StoreConfig;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Turns attribute values into JSON trees and back, by the allow-list of a {@link StoreConfig}.
+ *
+ * <p>An encoded attribute is {@code {"t": TAG, "v": JSON}}. TAG is a short name for a JSON-native
+ * top-level type ({@code s} String, {@code i} Integer, ...) so the exact class survives, or the
+ * binary name of an allowed class. Only allowed classes are ever loaded on decode, and the
+ * mapper's polymorphic type validator refuses every other class, so a forged file cannot make the
+ * store build arbitrary objects. Java serialization is never used.
+ *
+ * <p>Thread-safety: immutable after construction; thread-safe.
+ */
+final class ValueCodec {
+    static final int MAX_NAME_LENGTH = 256;
+    private static final int MAX_DEPTH = 64;
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+    private final Map<String, Class<?>> allowedTypes = new HashMap<>();
+    private final Set<String> allowedPackages;
+    private final ObjectMapper mapper;
+
+    ValueCodec(StoreConfig config) {
+        for (Class<?> type : config.allowedTypes()) {
+            allowedTypes.put(type.getName(), type);
+        }
+        this.allowedPackages = Set.copyOf(config.allowedPackages());
+        this.mapper = JsonMapper.builder()
+                .polymorphicTypeValidator(new AllowListValidator())
+                .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+                .build();
+    }
+
+    ObjectMapper mapper() {
+        return mapper;
+    }
+
+    static void checkName(String name) {
+        if (name == null) {
+            throw new NullPointerException("attribute name");
+        }
+        if (name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException("attribute name must have 1 to " + MAX_NAME_LENGTH
+                    + " characters, had " + name.length());
+        }
+    }
+
+    /**
+     * Encodes a non-null value of attribute {@code name}.
+     *
+     * @throws IllegalArgumentException naming the attribute and type if the value is not storable
+     */
+    ObjectNode encode(String name, Object value) {
+        ObjectNode node = NODES.objectNode();
+        String tag = nativeTag(value);
+        if (tag != null) {
+            node.put("t", tag);
+            node.set("v", encodeNative(name, value, 0, new IdentityHashMap<>()));
+            return node;
+        }
+        Class<?> type = value instanceof Enum<?> ? ((Enum<?>) value).getDeclaringClass()
+                : value.getClass();
+        if (!isAllowed(type)) {
+            throw new IllegalArgumentException("attribute '" + name + "': values of type "
+                    + type.getName() + " cannot be stored; store JSON-native values (strings,"
+                    + " numbers, booleans, lists, maps) or add the class to"
+                    + " StoreConfig.Builder.allowTypes");
+        }
+        try {
+            node.put("t", type.getName());
+            node.set("v", mapper.valueToTree(value));
+            return node;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("attribute '" + name + "': Jackson cannot write "
+                    + type.getName() + " as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    private static String nativeTag(Object value) {
+        if (value instanceof String) {
+            return "s";
+        } else if (value instanceof Integer) {
+            return "i";
+        } else if (value instanceof Long) {
+            return "l";
+        } else if (value instanceof Boolean) {
+            return "b";
+        } else if (value instanceof Double) {
+            return "d";
+        } else if (value instanceof Float) {
+            return "f";
+        } else if (value instanceof Short) {
+            return "sh";
+        } else if (value instanceof Byte) {
+            return "by";
+        } else if (value instanceof BigInteger) {
+            return "bi";
+        } else if (value instanceof BigDecimal) {
+            return "bd";
+        } else if (value instanceof Character) {
+            return "c";
+        } else if (value instanceof List<?>) {
+            return "list";
+        } else if (value instanceof Map<?, ?>) {
+            return "map";
+        }
+        return null;
+    }
+
+    private JsonNode encodeNative(String name, Object value, int depth,
+            IdentityHashMap<Object, Boolean> path) {
+        if (depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("attribute '" + name + "': nested deeper than "
+                    + MAX_DEPTH + " levels");
+        }
+        if (value == null) {
+            return NODES.nullNode();
+        } else if (value instanceof String) {
+            return NODES.textNode((String) value);
+        } else if (value instanceof Boolean) {
+            return NODES.booleanNode((Boolean) value);
+        } else if (value instanceof Integer || value instanceof Short || value instanceof Byte) {
+            return NODES.numberNode(((Number) value).intValue());
+        } else if (value instanceof Long) {
+            return NODES.numberNode((Long) value);
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                // JSON has no NaN or infinity: a top-level value keeps its text, nested ones
+                // would come back as strings, so they are refused
+                if (depth == 0) {
+                    return NODES.textNode(Double.toString(d));
+                }
+                throw new IllegalArgumentException("attribute '" + name + "': " + d
+                        + " inside a list or map cannot be stored as JSON");
+            }
+            return value instanceof Float ? NODES.numberNode((Float) value) : NODES.numberNode(d);
+        } else if (value instanceof BigInteger) {
+            return NODES.numberNode((BigInteger) value);
+        } else if (value instanceof BigDecimal) {
+            // text keeps every digit; JSON readers would turn a number into a double
+            return depth == 0 ? NODES.textNode(value.toString())
+                    : NODES.numberNode((BigDecimal) value);
+        } else if (value instanceof Character) {
+            return NODES.textNode(value.toString());
+        } else if (value instanceof List<?>) {
+            enter(name, value, path);
+            var array = NODES.arrayNode();
+            for (Object element : (List<?>) value) {
+                array.add(encodeNative(name, element, depth + 1, path));
+            }
+            path.remove(value);
+            return array;
+        } else if (value instanceof Map<?, ?>) {
+            enter(name, value, path);
+            ObjectNode object = NODES.objectNode();
+            for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
+                if (!(e.getKey() instanceof String)) {
+                    throw new IllegalArgumentException("attribute '" + name + "': map keys must be"
+                            + " strings, found " + (e.getKey() == null ? "null"
+                                    : e.getKey().getClass().getName()));
+                }
+                object.set((String) e.getKey(), encodeNative(name, e.getValue(), depth + 1, path));
+            }
+            path.remove(value);
+            return object;
+        }
+        throw new IllegalArgumentException("attribute '" + name + "': values of type "
+                + value.getClass().getName() + " cannot be stored inside a list or map; only"
+                + " strings, numbers, booleans, null, lists and maps can (wrap the data in a class"
+                + " allowed by StoreConfig.Builder.allowTypes)");
+    }
+
+    private static void enter(String name, Object container, IdentityHashMap<Object, Boolean> path) {
+        if (path.put(container, Boolean.TRUE) != null) {
+            throw new IllegalArgumentException("attribute '" + name + "': the value contains"
+                    + " itself and cannot be stored as JSON");
+        }
+    }
+
+    /**
+     * Decodes an encoded attribute.
+     *
+     * @throws IllegalStateException if the type is not allowed here or the value does not fit it
+     * @throws IllegalArgumentException if the node is not an encoded attribute (a damaged file)
+     */
+    Object decode(String name, JsonNode node) {
+        JsonNode tagNode = node.get("t");
+        JsonNode v = node.get("v");
+        if (tagNode == null || !tagNode.isTextual() || v == null) {
+            throw new IllegalArgumentException("attribute '" + name + "' is not {t, v}");
+        }
+        String tag = tagNode.textValue();
+        switch (tag) {
+            case "s":
+                return requireText(name, v);
+            case "i":
+                return v.intValue();
+            case "l":
+                return v.longValue();
+            case "b":
+                return v.booleanValue();
+            case "d":
+                return v.isTextual() ? Double.valueOf(v.textValue()) : v.doubleValue();
+            case "f":
+                return v.isTextual() ? Float.valueOf(v.textValue()) : v.floatValue();
+            case "sh":
+                return v.shortValue();
+            case "by":
+                return (byte) v.intValue();
+            case "bi":
+                return v.bigIntegerValue();
+            case "bd":
+                return new BigDecimal(requireText(name, v));
+            case "c":
+                String c = requireText(name, v);
+                if (c.length() != 1) {
+                    throw new IllegalArgumentException("attribute '" + name + "' is no character");
+                }
+                return c.charAt(0);
+            case "list":
+            case "map":
+                return decodeNative(v);
+            default:
+                return decodeAllowed(name, tag, v);
+        }
+    }
+
+    private static String requireText(String name, JsonNode v) {
+        if (!v.isTextual()) {
+            throw new IllegalArgumentException("attribute '" + name + "' should be text");
+        }
+        return v.textValue();
+    }
+
+    private static Object decodeNative(JsonNode v) {
+        if (v.isArray()) {
+            List<Object> list = new ArrayList<>(v.size());
+            for (JsonNode element : v) {
+                list.add(decodeNative(element));
+            }
+            return list;
+        } else if (v.isObject()) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            v.properties().forEach(e -> map.put(e.getKey(), decodeNative(e.getValue())));
+            return map;
+        } else if (v.isTextual()) {
+            return v.textValue();
+        } else if (v.isBoolean()) {
+            return v.booleanValue();
+        } else if (v.isNull()) {
+            return null;
+        } else if (v.isInt()) {
+            return v.intValue();
+        } else if (v.isLong()) {
+            return v.longValue();
+        } else if (v.isBigInteger()) {
+            return v.bigIntegerValue();
+        } else if (v.isNumber()) {
+            return v.doubleValue();
+        }
+        throw new IllegalArgumentException("unexpected JSON node " + v.getNodeType());
+    }
+
+    private Object decodeAllowed(String name, String className, JsonNode v) {
+        Class<?> type = allowedTypes.get(className);
+        if (type == null && allowedPackages.contains(packageOf(className))) {
+            type = load(className);
+        }
+        if (type == null) {
+            throw new IllegalStateException("attribute '" + name + "' holds a " + className
+                    + ", which this store does not allow; give every process that shares the"
+                    + " directory the same StoreConfig.Builder.allowTypes");
+        }
+        try {
+            return mapper.treeToValue(v, type);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new IllegalStateException("attribute '" + name + "': the stored JSON does not fit"
+                    + " " + className + " (did the class change?): " + e.getMessage(), e);
+        }
+    }
+
+    private static Class<?> load(String className) {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = ValueCodec.class.getClassLoader();
+        }
+        try {
+            return Class.forName(className, false, loader);
+        } catch (ClassNotFoundException e) {
+            try {
+                return Class.forName(className, false, ValueCodec.class.getClassLoader());
+            } catch (ClassNotFoundException again) {
+                throw new IllegalStateException("allowed class " + className + " is not on the"
+                        + " class path", again);
+            }
+        }
+    }
+
+    private boolean isAllowed(Class<?> type) {
+        return allowedTypes.get(type.getName()) == type
+                || allowedPackages.contains(type.getPackageName());
+    }
+
+    private static String packageOf(String className) {
+        int dot = className.lastIndexOf('.');
+        return dot < 0 ? "" : className.substring(0, dot);
+    }
+
+    /** Refuses every polymorphic subtype that is not allowed (defence in depth). */
+    private final class AllowListValidator extends PolymorphicTypeValidator.Base {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Validity validateSubClassName(MapperConfig<?> config, JavaType baseType,
+                String subClassName) {
+            return allowedTypes.containsKey(subClassName)
+                    || allowedPackages.contains(packageOf(subClassName))
+                    ? Validity.ALLOWED : Validity.DENIED;
+        }
+
+        @Override
+        public Validity validateSubType(MapperConfig<?> config, JavaType baseType,
+                JavaType subType) {
+            return isAllowed(subType.getRawClass()) ? Validity.ALLOWED : Validity.DENIED;
+        }
+    }
+}
