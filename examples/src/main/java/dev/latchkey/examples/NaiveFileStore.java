@@ -1,0 +1,41 @@
+package dev.latchkey.examples;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What the common file session stores do, kept here only to show what goes wrong: read the whole
+ * session file, change it in memory, write the whole file back in place. No lock, no atomic
+ * publish. Two requests of one session that overlap lose one's changes, and a reader can see a
+ * half-written file. Never use this.
+ */
+final class NaiveFileStore {
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
+    private final Path directory;
+    private final ObjectMapper mapper = new ObjectMapper();
+
+    NaiveFileStore(Path directory) {
+        this.directory = directory;
+    }
+
+    /** Reads a whole session; throws if the file is half-written. */
+    Map<String, Object> load(String id) throws IOException {
+        return mapper.readValue(directory.resolve(id + ".json").toFile(), MAP);
+    }
+
+    /** Writes a whole session in place (truncate, then write). */
+    void save(String id, Map<String, Object> session) {
+        try {
+            Files.write(directory.resolve(id + ".json"), mapper.writeValueAsBytes(session));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
