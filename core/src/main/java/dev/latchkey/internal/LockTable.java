@@ -21,6 +21,7 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * The striped locks of one session directory, shared by every store of this JVM that is open on
  * it. A stripe is held by at most one holder in the whole machine: one {@link Semaphore} per stripe
+ * in use
  * excludes the threads of this JVM, and an OS byte-range lock ({@code fcntl F_SETLK}) on byte
  * {@code stripe} of the lock file excludes other processes.
  *
@@ -53,7 +54,7 @@ final class LockTable {
 
     private final Path file;
     private final AsynchronousFileChannel channel;
-    private final ConcurrentHashMap<Integer, Semaphore> local = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Stripe> local = new ConcurrentHashMap<>();
     private int references; // guarded by OPEN
 
     private LockTable(Path file, AsynchronousFileChannel channel) {
@@ -136,27 +137,55 @@ final class LockTable {
      */
     Held acquire(int stripe, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Semaphore semaphore = local.computeIfAbsent(stripe, s -> new Semaphore(1));
+        Semaphore semaphore = enter(stripe);
+        boolean acquired = false;
         try {
             if (!semaphore.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw new LockTimeoutException("lock of " + what + " is held by another thread of"
                         + " this JVM", timeout);
             }
+            try {
+                FileLock lock = pollOsLock(stripe, deadline, timeout, what);
+                retain();
+                acquired = true;
+                return new Held(stripe, lock, semaphore);
+            } finally {
+                if (!acquired) {
+                    semaphore.release();
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new LockTimeoutException("interrupted while waiting for the lock of " + what,
                     timeout);
-        }
-        boolean acquired = false;
-        try {
-            FileLock lock = pollOsLock(stripe, deadline, timeout, what);
-            retain();
-            acquired = true;
-            return new Held(stripe, lock, semaphore);
         } finally {
             if (!acquired) {
-                semaphore.release();
+                leave(stripe);
             }
+        }
+    }
+
+    /**
+     * Registers a user (holder or waiter) of a stripe's semaphore, creating it if needed. Entries
+     * live only while they have users, so memory follows the number of stripes in use, not the
+     * 65,536 that exist.
+     */
+    private Semaphore enter(int stripe) {
+        return local.compute(stripe, (k, e) -> e == null ? new Stripe() : e.join()).semaphore;
+    }
+
+    private void leave(int stripe) {
+        local.computeIfPresent(stripe, (k, e) -> --e.users == 0 ? null : e);
+    }
+
+    /** A semaphore with a count of the threads that hold it or wait for it; guarded by the map. */
+    private static final class Stripe {
+        final Semaphore semaphore = new Semaphore(1);
+        int users = 1;
+
+        Stripe join() {
+            users++;
+            return this;
         }
     }
 
@@ -227,6 +256,7 @@ final class LockTable {
                         .error("cannot release stripe {} of {}", stripe, file, e);
             } finally {
                 semaphore.release();
+                leave(stripe);
                 LockTable.this.release();
             }
         }
