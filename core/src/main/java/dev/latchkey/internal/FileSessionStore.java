@@ -132,9 +132,8 @@ public final class FileSessionStore implements SessionStore {
         if (!SessionIds.isWellFormed(id)) {
             return Optional.empty();
         }
-        SessionFiles.Unlocked read = files.readUnlocked(id);
-        SessionRecord record = read.record;
-        if (read == SessionFiles.Unlocked.ASK_UNDER_LOCK) {
+        SessionRecord record = files.readUnlocked(id);
+        if (record == null) {
             LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
             try {
                 record = files.readLocked(id).record;

@@ -78,17 +78,13 @@ final class SessionFiles {
         }
     }
 
-    /** Result of a lock-free read: a record, or null with {@code certain} telling if "none" is final. */
-    static final class Unlocked {
-        static final Unlocked ASK_UNDER_LOCK = new Unlocked(null);
-        final SessionRecord record;
-
-        Unlocked(SessionRecord record) {
-            this.record = record;
-        }
-    }
-
-    Unlocked readUnlocked(String id) {
+    /**
+     * Reads the state without the lock.
+     *
+     * @return the state, or null if the answer must be had under the lock (nothing found, or a
+     *     damaged file)
+     */
+    SessionRecord readUnlocked(String id) {
         Path current = layout.current(id);
         Path old = layout.old(id);
         for (int round = 0; round < 2; round++) {
@@ -96,14 +92,14 @@ final class SessionFiles {
                 byte[] bytes = readIfExists(path);
                 if (bytes != null) {
                     try {
-                        return new Unlocked(format.read(bytes, id));
+                        return format.read(bytes, id);
                     } catch (RecordFormat.DamagedException e) {
-                        return Unlocked.ASK_UNDER_LOCK;
+                        return null;
                     }
                 }
             }
         }
-        return Unlocked.ASK_UNDER_LOCK;
+        return null;
     }
 
     /** Reads the state under the lock, tidying leftovers of crashes and moving damage aside. */
