@@ -13,6 +13,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -211,27 +212,34 @@ final class SessionFiles {
     }
 
     /**
-     * Reads a whole file without following a symbolic link. A symbolic link, a directory or a
-     * file larger than {@link #MAX_FILE_BYTES} where a session file should be reads as empty
-     * (damaged); a missing file as null.
+     * Reads a whole file without following a symbolic link. Anything but a regular file where a
+     * session file should be (a symbolic link, a directory, a FIFO that would block the reader, a
+     * device), or a file larger than {@link #MAX_FILE_BYTES}, reads as empty: damaged. A missing
+     * file reads as null.
      */
     private static byte[] readIfExists(Path path) {
-        try (SeekableByteChannel in = Files.newByteChannel(path, READ_NO_FOLLOW)) {
-            long size = in.size();
-            if (size > MAX_FILE_BYTES) {
+        try {
+            BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            if (!attributes.isRegularFile() || attributes.size() > MAX_FILE_BYTES) {
                 return new byte[0];
             }
-            ByteBuffer buffer = ByteBuffer.allocate((int) size);
-            while (buffer.hasRemaining() && in.read(buffer) >= 0) {
-                // a published file does not change, so size is its length
+            try (SeekableByteChannel in = Files.newByteChannel(path, READ_NO_FOLLOW)) {
+                long size = in.size();
+                if (size > MAX_FILE_BYTES) {
+                    return new byte[0];
+                }
+                ByteBuffer buffer = ByteBuffer.allocate((int) size);
+                while (buffer.hasRemaining() && in.read(buffer) >= 0) {
+                    // a published file never changes, so its size is its length
+                }
+                return buffer.hasRemaining() ? new byte[0] : buffer.array();
             }
-            return buffer.hasRemaining() ? new byte[0] : buffer.array();
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
-            if (Files.isDirectory(path, LinkOption.NOFOLLOW_LINKS)
-                    || Files.isSymbolicLink(path)) {
-                return new byte[0];
+            if (Files.isSymbolicLink(path)) {
+                return new byte[0]; // swapped in between the two looks
             }
             throw storeException("cannot read session file", path, e);
         }
