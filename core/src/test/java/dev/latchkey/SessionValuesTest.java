@@ -176,6 +176,29 @@ final class SessionValuesTest {
         assertTrue(e.getMessage().contains("'big'"), e.getMessage());
     }
 
+    /**
+     * A value the store would write but could not read back (Jackson reads numbers of at most
+     * 1000 digits) must be refused when it is set: written, it made the whole session "damaged",
+     * so it was quarantined with every other attribute.
+     */
+    @Test
+    void set_numberTooLongToReadBack_isRefusedAndSessionSurvives() {
+        SessionStore store = plain();
+        String id = store.create(store.change().set("keep", "me").build()).id();
+        BigInteger huge = BigInteger.TWO.pow(4000);
+        for (Object value : List.of(huge, List.of(huge), Map.of("k", huge))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> store.change().set("huge", value));
+            assertTrue(e.getMessage().contains("'huge'"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> store.update(id, "huge", v -> value));
+        }
+        assertEquals("me", store.find(id).orElseThrow().attribute("keep"));
+        // a BigDecimal keeps its digits as text, so it may be that long
+        BigDecimal longDecimal = new BigDecimal(huge, 7);
+        assertEquals(longDecimal, roundTrip(store, longDecimal));
+    }
+
     // ---- allowed types ----
 
     @Test
