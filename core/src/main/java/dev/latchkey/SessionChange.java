@@ -83,8 +83,9 @@ public interface SessionChange {
          * @param value the value, or {@code null} to remove the attribute
          * @return this builder
          * @throws IllegalArgumentException if the name is empty or too long, or the value (or a
-         *     value nested in it) is of a type this store does not allow; the message names the
-         *     attribute and the type
+         *     value nested in it) is of a type this store does not allow, or its JSON would not
+         *     read back as written (a number of more than 1,000 digits; a number beyond the range
+         *     of a double inside a list or map); the message names the attribute and the type
          * @throws NullPointerException if the name is null
          */
         Builder set(String name, Object value);

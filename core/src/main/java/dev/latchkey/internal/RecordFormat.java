@@ -97,7 +97,7 @@ final class RecordFormat {
             if (file.length > ANY_VERSION.length
                     && Arrays.equals(file, 0, ANY_VERSION.length, ANY_VERSION, 0,
                             ANY_VERSION.length)
-                    && !Arrays.equals(file, 0, PREFIX.length, PREFIX, 0, PREFIX.length)) {
+                    && !isPrefixOrStartOfFormat1(file)) {
                 throw new DamagedException("not format " + VERSION
                         + " (written by another version of Latchkey?)", true);
             }
@@ -144,6 +144,12 @@ final class RecordFormat {
         return new SessionRecord(expectedId, number(session, "created"),
                 number(session, "accessed"), number(session, "maxInactive"),
                 number(session, "revision"), map);
+    }
+
+    /** Whether the file starts as format 1 does, or is a truncated start of it. */
+    private static boolean isPrefixOrStartOfFormat1(byte[] file) {
+        int n = Math.min(file.length, PREFIX.length);
+        return Arrays.equals(file, 0, n, PREFIX, 0, n);
     }
 
     private static long number(JsonNode session, String field) throws DamagedException {

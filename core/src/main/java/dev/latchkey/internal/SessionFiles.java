@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -179,16 +178,15 @@ final class SessionFiles {
                     throw storeException("cannot write session file", temp, e);
                 }
                 createDirectory(temp.getParent());
-            } catch (FileSystemException e) {
-                // a symbolic link or a directory planted at our temp name: remove it, once
+            } catch (IOException e) {
+                // a symbolic link or a directory planted at our temp name: remove it, once (a
+                // link refused by NOFOLLOW_LINKS is a plain IOException, not a FileSystemException)
                 if (attempt == 0 && (Files.isSymbolicLink(temp)
                         || Files.isDirectory(temp, LinkOption.NOFOLLOW_LINKS))) {
                     LOG.warn("removing {}: not a regular file", temp);
                     deleteIfExists(temp);
                     continue;
                 }
-                throw storeException("cannot write session file", temp, e);
-            } catch (IOException e) {
                 StoreException failure = storeException("cannot write session file", temp, e);
                 try {
                     Files.deleteIfExists(temp);
@@ -261,7 +259,7 @@ final class SessionFiles {
         Path target = layout.quarantine().resolve(damaged.getFileName() + "."
                 + System.currentTimeMillis() + "." + slug);
         try {
-            Files.createDirectories(layout.quarantine());
+            Files.createDirectories(layout.quarantine(), dirMode);
             Files.move(damaged, target, StandardCopyOption.ATOMIC_MOVE);
             LOG.warn("session file {} is damaged ({}); moved to {}", damaged, reason, target);
         } catch (IOException e) {

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.jsontype.PolymorphicTypeValidator;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.latchkey.StoreConfig;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -79,7 +80,7 @@ final class ValueCodec {
         if (tag != null) {
             node.put("t", tag);
             node.set("v", encodeNative(name, value, 0, new IdentityHashMap<>()));
-            return node;
+            return asReadBack(name, value.getClass(), node);
         }
         Class<?> type = value instanceof Enum<?> ? ((Enum<?>) value).getDeclaringClass()
                 : value.getClass();
@@ -92,11 +93,47 @@ final class ValueCodec {
         try {
             node.put("t", type.getName());
             node.set("v", mapper.valueToTree(value));
-            return node;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("attribute '" + name + "': Jackson cannot write "
                     + type.getName() + " as JSON: " + e.getMessage(), e);
         }
+        return asReadBack(name, type, node);
+    }
+
+    /**
+     * Returns an encoded attribute as a reader of the session file sees it: written and read back
+     * with the files' mapper. A snapshot built from the change then decodes exactly as one read
+     * from the file (a Long 5 in a list comes back as an Integer, a nested Float as the Double
+     * of its text), and a value that the reader would refuse (a number longer than Jackson reads)
+     * or that the next rewrite would change (a nested number beyond the range of a double, read
+     * as infinity and written as the string "Infinity") is refused now, instead of making the
+     * whole session unreadable later.
+     */
+    private ObjectNode asReadBack(String name, Class<?> type, ObjectNode encoded) {
+        JsonNode read;
+        try {
+            read = mapper.readTree(mapper.writeValueAsBytes(encoded));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("attribute '" + name + "': the " + type.getName()
+                    + " value cannot be read back from JSON: " + e.getMessage(), e);
+        }
+        if (hasNonFiniteNumber(read)) {
+            throw new IllegalArgumentException("attribute '" + name + "': the " + type.getName()
+                    + " value holds a number beyond the range of a double");
+        }
+        return (ObjectNode) read;
+    }
+
+    private static boolean hasNonFiniteNumber(JsonNode node) {
+        if (node.isFloatingPointNumber()) {
+            return !Double.isFinite(node.doubleValue());
+        }
+        for (JsonNode child : node) {
+            if (hasNonFiniteNumber(child)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String nativeTag(Object value) {
