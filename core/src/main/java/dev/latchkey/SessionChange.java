@@ -71,8 +71,9 @@ public interface SessionChange {
          * <p>Storable values: {@code null} (which removes the attribute, as in the Servlet API),
          * {@link String}, {@link Boolean}, {@link Integer}, {@link Long}, {@link Short},
          * {@link Byte}, {@link Double}, {@link Float}, {@link java.math.BigInteger},
-         * {@link java.math.BigDecimal}, {@link Character}, lists of storable values, maps from
-         * {@link String} keys to storable values; and instances of the classes that
+         * {@link java.math.BigDecimal}, {@link Character}, lists of such values and of lists and
+         * maps, maps from {@link String} keys to such values; and, at the top level only (not
+         * inside a list or map: wrap such data in an allowed class), instances of the classes that
          * {@link StoreConfig.Builder#allowTypes} or {@link StoreConfig.Builder#allowPackages}
          * name, stored as JSON by Jackson with their class name beside them. The exact class of a
          * top-level value survives a round trip; numbers nested in lists and maps come back as
@@ -110,7 +111,8 @@ public interface SessionChange {
         /**
          * Sets how long the session lives without being touched.
          *
-         * @param interval the new interval; zero or negative means never expire
+         * @param interval the new interval; zero or negative means never expire; a positive
+         *     interval is kept to the millisecond (at least 1 ms), at most 10,000 years
          * @return this builder
          * @throws NullPointerException if the interval is null
          */

@@ -43,6 +43,7 @@ public interface SessionLock extends AutoCloseable {
      * @param change the change
      * @return the state after the change, or empty if the session does not exist or has expired
      *     (nothing is written then)
+     * @throws IllegalArgumentException if the session would exceed the size limit of 16 MiB
      * @throws IllegalStateException if the handle is closed
      * @throws StoreException if the file system fails
      */
@@ -56,7 +57,8 @@ public interface SessionLock extends AutoCloseable {
      * @param function maps the current value ({@code null} if absent) to the new one ({@code null}
      *     removes the attribute)
      * @return the state after the update, or empty if the session does not exist or has expired
-     * @throws IllegalArgumentException if the function returns a value that cannot be stored
+     * @throws IllegalArgumentException if the function returns a value that cannot be stored, or
+     *     the session would exceed the size limit of 16 MiB
      * @throws IllegalStateException if the handle is closed
      * @throws StoreException if the file system fails
      */

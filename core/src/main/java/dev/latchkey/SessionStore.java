@@ -84,7 +84,8 @@ public interface SessionStore extends AutoCloseable {
      * @param initial attributes and max-inactive interval of the new session
      * @return the new session
      * @throws StoreException if the file system fails
-     * @throws IllegalArgumentException if the change was built by a store of another kind
+     * @throws IllegalArgumentException if the change was built by a store of another kind, or
+     *     the session would exceed the size limit of 16 MiB
      * @throws IllegalStateException if the store is closed
      */
     Session create(SessionChange initial);
@@ -111,7 +112,8 @@ public interface SessionStore extends AutoCloseable {
      *     written then: no resurrection)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws StoreException if the file system fails; the previous state is intact
-     * @throws IllegalArgumentException if the change was built by a store of another kind
+     * @throws IllegalArgumentException if the change was built by a store of another kind, or
+     *     the session would exceed the size limit of 16 MiB (nothing is written then)
      * @throws IllegalStateException if the store is closed
      */
     Optional<Session> commit(String id, SessionChange change);
@@ -127,7 +129,8 @@ public interface SessionStore extends AutoCloseable {
      *     removes the attribute)
      * @return the state after the update, or empty if the session is missing or expired (the
      *     function is not called then)
-     * @throws IllegalArgumentException if the function returns a value that cannot be stored
+     * @throws IllegalArgumentException if the function returns a value that cannot be stored, or
+     *     the session would exceed the size limit of 16 MiB (nothing is written then)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws StoreException if the file system fails
      * @throws IllegalStateException if the store is closed

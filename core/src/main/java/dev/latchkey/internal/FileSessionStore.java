@@ -110,8 +110,8 @@ public final class FileSessionStore implements SessionStore {
         ChangeImpl change = ChangeImpl.of(initial);
         requireOpen();
         long now = now();
-        long interval = change.maxInactiveInterval()
-                .orElse(config.defaultMaxInactiveInterval()).toMillis();
+        long interval = SessionRecord.intervalMillis(change.maxInactiveInterval()
+                .orElse(config.defaultMaxInactiveInterval()));
         String id = SessionIds.generate();
         SessionRecord blank = new SessionRecord(id, now, now, interval, -1, new LinkedHashMap<>());
         SessionRecord record = blank.apply(change, now);
@@ -308,8 +308,8 @@ public final class FileSessionStore implements SessionStore {
         return Optional.of(snapshot(moved));
     }
 
-    LockTable.Held acquire(String id) {
-        return locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+    LockTable.Held acquire(String id, Duration timeout) {
+        return locks.acquire(stripe(id), timeout, describe(id));
     }
 
     static int stripe(String id) {

@@ -2,7 +2,9 @@ package dev.latchkey.internal;
 
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
+import dev.latchkey.LockTimeoutException;
 import dev.latchkey.SessionLock;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
@@ -15,9 +17,6 @@ import java.util.function.UnaryOperator;
  * <p>Not thread-safe: one thread at a time, any thread.
  */
 final class HeldSessionLock implements SessionLock {
-    /** Tries to find a new id whose stripe is not below the held one, keeping lock order. */
-    private static final int ORDERED_ID_TRIES = 64;
-
     private final FileSessionStore store;
     private String id;
     private LockTable.Held held; // null: a malformed id, nothing to guard
@@ -67,29 +66,54 @@ final class HeldSessionLock implements SessionLock {
         if (held == null || store.readLocked(id).isEmpty()) {
             return Optional.empty();
         }
-        // stripes are taken in ascending order everywhere; prefer a new id that keeps that order
         String newId = SessionIds.generate();
-        for (int i = 0; i < ORDERED_ID_TRIES
-                && FileSessionStore.stripe(newId) < held.stripe(); i++) {
+        LockTable.Held next = acquireForNewId(newId);
+        while (next == NOT_HAD) {
             newId = SessionIds.generate();
+            next = acquireForNewId(newId);
         }
-        LockTable.Held next = FileSessionStore.stripe(newId) == held.stripe() ? null
-                : store.acquire(newId);
         Optional<Session> moved;
         try {
             moved = store.moveLocked(id, newId);
         } catch (RuntimeException e) {
-            if (next != null) {
+            if (next != held) {
                 next.release();
             }
             throw e;
         }
-        if (next != null) {
+        if (next != held) {
             held.release();
             held = next;
         }
         id = newId;
         return moved;
+    }
+
+    /** Marks a stripe below the held one that was busy: pick another id. */
+    private static final LockTable.Held NOT_HAD = null;
+
+    /**
+     * Takes the stripe of a candidate new id without risking a deadlock: a stripe above the held
+     * one is waited for (every thread takes stripes in ascending order, so this wait cannot close
+     * a cycle); a stripe below it is only tried, never waited for; the held stripe itself needs
+     * nothing.
+     *
+     * @return the held new stripe, {@link #held} if it is the same, or {@link #NOT_HAD} if a lower
+     *     stripe was busy
+     */
+    private LockTable.Held acquireForNewId(String newId) {
+        int stripe = FileSessionStore.stripe(newId);
+        if (stripe == held.stripe()) {
+            return held;
+        }
+        if (stripe > held.stripe()) {
+            return store.acquire(newId, store.config().lockTimeout());
+        }
+        try {
+            return store.acquire(newId, Duration.ZERO);
+        } catch (LockTimeoutException busy) {
+            return NOT_HAD;
+        }
     }
 
     @Override

@@ -137,6 +137,12 @@ final class SessionFiles {
         Path temp = layout.temp(id);
         Path current = layout.current(id);
         byte[] bytes = format.write(next);
+        if (bytes.length > MAX_FILE_BYTES) {
+            // readers refuse larger files as damaged: refuse to write one, nothing changes
+            throw new IllegalArgumentException("session " + FileSessionStore.describe(id)
+                    + " would take " + bytes.length + " bytes, over the limit of "
+                    + MAX_FILE_BYTES + "; keep large data out of the session");
+        }
         writeTemp(temp, bytes);
         try {
             if (previous.record != null && !previous.fromOld) {

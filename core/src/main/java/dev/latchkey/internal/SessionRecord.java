@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,6 +30,28 @@ final class SessionRecord {
         this.attributes = Collections.unmodifiableMap(attributes);
     }
 
+    /** The longest interval kept: 10,000 years; longer ones are cut to it (no overflow). */
+    static final long MAX_INTERVAL_MILLIS = 10_000L * 365 * 24 * 3600 * 1000;
+
+    /**
+     * The stored form of a max-inactive interval: milliseconds, a positive interval at least 1 ms
+     * (a positive interval never turns into "never expires" by rounding), every interval within
+     * +/- {@link #MAX_INTERVAL_MILLIS}.
+     */
+    static long intervalMillis(Duration interval) {
+        if (interval.isZero()) {
+            return 0;
+        }
+        if (interval.compareTo(Duration.ofMillis(MAX_INTERVAL_MILLIS)) >= 0) {
+            return MAX_INTERVAL_MILLIS;
+        }
+        if (interval.compareTo(Duration.ofMillis(-MAX_INTERVAL_MILLIS)) <= 0) {
+            return -MAX_INTERVAL_MILLIS;
+        }
+        long millis = interval.toMillis();
+        return interval.isNegative() ? millis : Math.max(1, millis);
+    }
+
     boolean isExpired(long now) {
         return maxInactive > 0 && now - accessed >= maxInactive;
     }
@@ -40,7 +63,8 @@ final class SessionRecord {
             next.remove(name);
         }
         next.putAll(change.encodedSets());
-        long interval = change.maxInactiveInterval().map(d -> d.toMillis()).orElse(maxInactive);
+        long interval = change.maxInactiveInterval().map(SessionRecord::intervalMillis)
+                .orElse(maxInactive);
         return new SessionRecord(id, created, change.touches() ? Math.max(now, accessed) : accessed,
                 interval, revision + 1, next);
     }

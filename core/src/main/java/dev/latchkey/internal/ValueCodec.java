@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.cfg.MapperConfig;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.jsontype.PolymorphicTypeValidator;
@@ -51,6 +52,9 @@ final class ValueCodec {
         this.mapper = JsonMapper.builder()
                 .polymorphicTypeValidator(new AllowListValidator())
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                // a BigDecimal field of an allowed type keeps every digit through the file
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
                 .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
                 .build();
     }
@@ -185,11 +189,13 @@ final class ValueCodec {
             return NODES.numberNode((Long) value);
         } else if (value instanceof Double || value instanceof Float) {
             double d = ((Number) value).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                // JSON has no NaN or infinity: a top-level value keeps its text, nested ones
-                // would come back as strings, so they are refused
+            boolean negativeZero = d == 0.0 && Double.doubleToRawLongBits(d) != 0;
+            if (Double.isNaN(d) || Double.isInfinite(d) || negativeZero && depth == 0) {
+                // JSON has no NaN or infinity, and decimal numbers have no -0.0: a top-level
+                // value keeps its text; nested NaN and infinity would come back as strings, so
+                // they are refused (a nested -0.0 comes back as 0.0, as JSON reads it)
                 if (depth == 0) {
-                    return NODES.textNode(Double.toString(d));
+                    return NODES.textNode(Double.toString(d)); // reads back exactly
                 }
                 throw new IllegalArgumentException("attribute '" + name + "': " + d
                         + " inside a list or map cannot be stored as JSON");

@@ -90,6 +90,18 @@ final class DamagedFileTest {
             Files.delete(f.file());
             Files.createSymbolicLink(f.file(), f.file().resolveSibling("nowhere"));
         }),
+        FIFO(f -> {
+            // a named pipe would block a reader that opens it until a writer comes: never open it
+            Files.delete(f.file());
+            Process mkfifo;
+            try {
+                mkfifo = new ProcessBuilder("mkfifo", f.file().toString()).start();
+            } catch (java.io.IOException noMkfifo) {
+                Assumptions.abort("mkfifo is not available");
+                return;
+            }
+            Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo failed");
+        }),
         OLD_ONLY_TRUNCATED(f -> {
             // a crash left only ID.old, and that one is damaged
             Files.delete(f.file());
