@@ -341,6 +341,9 @@ abstract class AbstractSessionContractTest {
         get("info");
         HttpResponse<String> r = send("async?n=a&v=late");
         assertEquals("async=done", r.body().strip());
+        awaitEvents(1);
+        assertEquals(List.of("atComplete=late"), List.copyOf(app.events),
+                "committed by the time complete() returned");
         assertEquals("late", get("get?n=a").get("value"));
     }
 

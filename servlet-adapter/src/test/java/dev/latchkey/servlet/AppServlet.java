@@ -194,6 +194,7 @@ final class AppServlet implements Servlet {
                         s.setAttribute(n, v);
                         ac.getResponse().getWriter().println("async=done");
                         ac.complete();
+                        events.add("atComplete=" + stored(s.getId(), n));
                     } catch (InterruptedException | IOException e) {
                         throw new IllegalStateException(e);
                     }
