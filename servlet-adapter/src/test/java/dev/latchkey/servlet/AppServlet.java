@@ -214,6 +214,13 @@ final class AppServlet implements Servlet {
                 }
                 resp.getWriter().println("ok");
             }
+            case "/incr" -> {
+                HttpSession s = req.getSession();
+                Integer c = (Integer) s.getAttribute(n);
+                Thread.onSpinWait();
+                s.setAttribute(n, c == null ? 1 : c + 1);
+                resp.getWriter().println("ok");
+            }
             case "/listsetup" -> {
                 req.getSession().setAttribute(n, new ArrayList<>(List.of("a")));
                 resp.getWriter().println("ok");
