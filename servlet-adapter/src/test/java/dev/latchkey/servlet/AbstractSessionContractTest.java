@@ -277,6 +277,22 @@ abstract class AbstractSessionContractTest {
     }
 
     @Test
+    void invalidate_concurrentRequestThatLoadedSessionEarlier_doesNotResurrectIt()
+            throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> loaded = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=late&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "loaded and changed, not committed");
+        assertEquals("ISE", get("invalidate").get("after"));
+        app.release.countDown();
+        assertEquals(200, loaded.get(10, TimeUnit.SECONDS).statusCode());
+        assertTrue(probe.find(id).isEmpty(), "the late commit did not bring it back");
+    }
+
+    @Test
     void invalidate_thenGetSession_createsFreshSessionInSameRequest() throws Exception {
         start(b -> b);
         String id = get("info").get("id");
