@@ -1,0 +1,428 @@
+package dev.latchkey.servlet;
+
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import dev.latchkey.servlet.internal.InitParams;
+import dev.latchkey.servlet.internal.SessionRuntime;
+import dev.latchkey.servlet.internal.Settings;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpSessionAttributeListener;
+import jakarta.servlet.http.HttpSessionIdListener;
+import jakarta.servlet.http.HttpSessionListener;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EventListener;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A servlet filter that replaces the container's sessions with Latchkey sessions: behind it,
+ * {@code request.getSession()}, {@code getSession(false)}, {@code changeSessionId()},
+ * {@code getRequestedSessionId()} and {@code isRequestedSessionId*()} use a session directory that
+ * any number of processes may share.
+ *
+ * <p><b>Ordering: this filter must be the first in the chain</b> (first {@code <filter-mapping>} in
+ * {@code web.xml}, lowest order in Spring Boot), mapped to {@code /*} with dispatcher types
+ * {@code REQUEST}, {@code ASYNC} and {@code ERROR}, and with async support enabled. A filter that
+ * runs before it and touches the session gets the container's session instead.
+ *
+ * <p>Two ways to configure it:
+ * <ul>
+ *   <li>In {@code web.xml}, declare this class with init-params; {@link #init(FilterConfig)}
+ *       reads and validates them ({@code latchkey.directory} is required; the others are listed
+ *       in {@code docs/servlet.md}). A bad, missing or unknown {@code latchkey.*} parameter fails
+ *       {@code init()} with a {@link ServletException} naming the parameter and what is
+ *       allowed.</li>
+ *   <li>In code, {@link #builder(Path)} returns a builder whose {@link Builder#build()} yields a
+ *       ready filter instance for {@code ServletContext.addFilter}, Jetty, Tomcat, Undertow or
+ *       Spring Boot's {@code FilterRegistrationBean}. Init-params are then ignored.</li>
+ * </ul>
+ *
+ * <p>The filter opens its {@link SessionStore} in {@code init()} and closes it in
+ * {@code destroy()}. Sessions are never put in URLs: the id travels only in the cookie.
+ *
+ * <p>Thread-safety: after {@code init()}, the filter is safe for concurrent requests, as the
+ * Servlet specification requires. Each request gets its own session object; see
+ * {@link jakarta.servlet.http.HttpSession} notes in {@code docs/servlet.md}.
+ */
+public final class LatchkeyFilter implements Filter {
+
+    private final Settings preset;
+    private volatile SessionRuntime runtime;
+
+    /**
+     * Creates a filter that is configured by its init-params in {@link #init(FilterConfig)}; for
+     * {@code web.xml} and other declarative registration.
+     */
+    public LatchkeyFilter() {
+        this.preset = null;
+    }
+
+    private LatchkeyFilter(Settings settings) {
+        this.preset = settings;
+    }
+
+    /**
+     * Starts a programmatic configuration.
+     *
+     * @param directory the session directory; every process that shares sessions must use the same
+     * @return a builder
+     * @throws NullPointerException if directory is null
+     */
+    public static Builder builder(Path directory) {
+        return new Builder(Objects.requireNonNull(directory, "directory"));
+    }
+
+    /**
+     * Reads the configuration (init-params, unless this filter was built by a {@link Builder}) and
+     * opens the session store.
+     *
+     * @param filterConfig the container's filter configuration
+     * @throws ServletException if a parameter is missing, malformed or unknown, or the directory
+     *     cannot be used; the message names the parameter
+     */
+    @Override
+    public void init(FilterConfig filterConfig) throws ServletException {
+        Settings settings = preset != null ? preset : InitParams.parse(filterConfig).settings();
+        this.runtime = SessionRuntime.start(settings, filterConfig);
+    }
+
+    /**
+     * Wraps the request and response so that the application sees Latchkey sessions, runs the
+     * rest of the chain, and commits the session's changes.
+     *
+     * @throws IllegalStateException if the filter was not initialized
+     */
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        SessionRuntime rt = runtime;
+        if (rt == null) {
+            throw new IllegalStateException("LatchkeyFilter.init() has not been called");
+        }
+        rt.doFilter(request, response, chain);
+    }
+
+    /** Closes the session store. Sessions stay in the directory. */
+    @Override
+    public void destroy() {
+        SessionRuntime rt = runtime;
+        runtime = null;
+        if (rt != null) {
+            rt.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        SessionRuntime rt = runtime;
+        return "LatchkeyFilter[" + (rt != null ? rt.settings() : preset != null ? preset
+                : "not initialized") + "]";
+    }
+
+    /**
+     * Configures a {@link LatchkeyFilter} in code. Each setting may be given at most once; every
+     * setter validates its value at once.
+     *
+     * <p>Not thread-safe.
+     */
+    public static final class Builder {
+        private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
+        private static final Pattern DOMAIN = Pattern.compile("\\.?[A-Za-z0-9]([A-Za-z0-9.-]*)");
+        private static final Pattern PATH = Pattern.compile("/[\\x21-\\x3a\\x3c-\\x7e]*");
+
+        private final Path directory;
+        private Duration maxInactiveInterval;
+        private String cookieName;
+        private String cookiePath;
+        private String cookieDomain;
+        private Boolean cookieSecure;
+        private String cookieSameSite;
+        private Concurrency concurrency;
+        private SaveMode saveMode;
+        private Duration lockTimeout;
+        private Integer lockTimeoutStatus;
+        private Set<Class<?>> allowedTypes;
+        private Clock clock;
+        private final List<EventListener> listeners = new ArrayList<>();
+
+        private Builder(Path directory) {
+            this.directory = directory.toAbsolutePath().normalize();
+        }
+
+        /**
+         * Sets how long a session lives without a request. Default 30 minutes.
+         *
+         * @param interval the interval; zero or negative means sessions never expire
+         * @return this builder
+         * @throws IllegalStateException if set already
+         */
+        public Builder maxInactiveInterval(Duration interval) {
+            requireUnset(maxInactiveInterval, "maxInactiveInterval");
+            this.maxInactiveInterval = Objects.requireNonNull(interval, "interval");
+            return this;
+        }
+
+        /**
+         * Sets the session cookie's name. Default {@code LATCHKEY}.
+         *
+         * @param name an RFC 6265 token other than {@code JSESSIONID} (the container's own cookie)
+         * @return this builder
+         * @throws IllegalArgumentException if the name is not a token or is {@code JSESSIONID}
+         * @throws IllegalStateException if set already
+         */
+        public Builder cookieName(String name) {
+            Objects.requireNonNull(name, "name");
+            requireUnset(cookieName, "cookieName");
+            if (!TOKEN.matcher(name).matches()) {
+                throw new IllegalArgumentException("cookie name must be a non-empty RFC 6265 token"
+                        + " (letters, digits and !#$%&'*+-.^_`|~), was '" + name + "'");
+            }
+            if (name.equalsIgnoreCase("JSESSIONID")) {
+                throw new IllegalArgumentException("cookie name must not be JSESSIONID: it would"
+                        + " collide with the container's own session cookie");
+            }
+            this.cookieName = name;
+            return this;
+        }
+
+        /**
+         * Sets the cookie's {@code Path}. Default: the context path, or {@code /} for the root
+         * context.
+         *
+         * @param path a path starting with {@code /}, without {@code ;}, spaces or control
+         *     characters
+         * @return this builder
+         * @throws IllegalArgumentException if the path is malformed
+         * @throws IllegalStateException if set already
+         */
+        public Builder cookiePath(String path) {
+            Objects.requireNonNull(path, "path");
+            requireUnset(cookiePath, "cookiePath");
+            if (!PATH.matcher(path).matches()) {
+                throw new IllegalArgumentException("cookie path must start with '/' and contain no"
+                        + " ';', spaces or control characters, was '" + path + "'");
+            }
+            this.cookiePath = path;
+            return this;
+        }
+
+        /**
+         * Sets the cookie's {@code Domain}. Default: none (host-only cookie).
+         *
+         * @param domain a domain name such as {@code example.com}
+         * @return this builder
+         * @throws IllegalArgumentException if the domain is malformed
+         * @throws IllegalStateException if set already
+         */
+        public Builder cookieDomain(String domain) {
+            Objects.requireNonNull(domain, "domain");
+            requireUnset(cookieDomain, "cookieDomain");
+            if (!DOMAIN.matcher(domain).matches()) {
+                throw new IllegalArgumentException("cookie domain must be a domain name (letters,"
+                        + " digits, '.' and '-'), was '" + domain + "'");
+            }
+            this.cookieDomain = domain;
+            return this;
+        }
+
+        /**
+         * Forces the cookie's {@code Secure} attribute on or off. Default: on exactly when
+         * {@code request.isSecure()}.
+         *
+         * @param secure whether to mark the cookie {@code Secure}
+         * @return this builder
+         * @throws IllegalStateException if set already
+         */
+        public Builder cookieSecure(boolean secure) {
+            requireUnset(cookieSecure, "cookieSecure");
+            this.cookieSecure = secure;
+            return this;
+        }
+
+        /**
+         * Sets the cookie's {@code SameSite} attribute. Default {@code Lax}.
+         *
+         * @param sameSite {@code Lax}, {@code Strict} or {@code None} (case-insensitive); browsers
+         *     reject {@code None} without {@code Secure}
+         * @return this builder
+         * @throws IllegalArgumentException if the value is none of these
+         * @throws IllegalStateException if set already
+         */
+        public Builder cookieSameSite(String sameSite) {
+            Objects.requireNonNull(sameSite, "sameSite");
+            requireUnset(cookieSameSite, "cookieSameSite");
+            String normalized = switch (sameSite.toLowerCase(Locale.ROOT)) {
+                case "lax" -> "Lax";
+                case "strict" -> "Strict";
+                case "none" -> "None";
+                default -> throw new IllegalArgumentException(
+                        "SameSite must be Lax, Strict or None, was '" + sameSite + "'");
+            };
+            this.cookieSameSite = normalized;
+            return this;
+        }
+
+        /**
+         * Sets how requests of one session run relative to each other. Default
+         * {@link Concurrency#MERGE}.
+         *
+         * @param mode the mode
+         * @return this builder
+         * @throws IllegalStateException if set already
+         */
+        public Builder concurrency(Concurrency mode) {
+            requireUnset(concurrency, "concurrency");
+            this.concurrency = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * Sets which attributes a request writes back. Default {@link SaveMode#ON_SET_ATTRIBUTE}.
+         *
+         * @param mode the mode
+         * @return this builder
+         * @throws IllegalStateException if set already
+         */
+        public Builder saveMode(SaveMode mode) {
+            requireUnset(saveMode, "saveMode");
+            this.saveMode = Objects.requireNonNull(mode, "mode");
+            return this;
+        }
+
+        /**
+         * Sets how long a request waits for a session's lock (every commit; the whole request in
+         * {@link Concurrency#EXCLUSIVE} mode). Default {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
+         *
+         * @param timeout a positive duration
+         * @return this builder
+         * @throws IllegalArgumentException if the timeout is not positive
+         * @throws IllegalStateException if set already
+         */
+        public Builder lockTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            requireUnset(lockTimeout, "lockTimeout");
+            if (timeout.isZero() || timeout.isNegative()) {
+                throw new IllegalArgumentException("lock timeout must be positive, was " + timeout);
+            }
+            this.lockTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Sets the HTTP status answered when a session's lock cannot be had in time. Default 503.
+         *
+         * @param status an error status, 400 to 599
+         * @return this builder
+         * @throws IllegalArgumentException if the status is outside 400..599
+         * @throws IllegalStateException if set already
+         */
+        public Builder lockTimeoutStatus(int status) {
+            requireUnset(lockTimeoutStatus, "lockTimeoutStatus");
+            if (status < 400 || status > 599) {
+                throw new IllegalArgumentException("lock timeout status must be 400 to 599, was "
+                        + status);
+            }
+            this.lockTimeoutStatus = status;
+            return this;
+        }
+
+        /**
+         * Allows instances of these classes as attribute values, besides the JSON-native values the
+         * store always accepts (see {@link StoreConfig.Builder#allowTypes}).
+         *
+         * @param types concrete classes with a Jackson-compatible shape
+         * @return this builder
+         * @throws IllegalArgumentException if a class is not concrete and named
+         * @throws IllegalStateException if set already
+         */
+        public Builder allowTypes(Class<?>... types) {
+            Objects.requireNonNull(types, "types");
+            requireUnset(allowedTypes, "allowTypes");
+            StoreConfig.builder(directory).allowTypes(types); // validates as the store will
+            this.allowedTypes = new LinkedHashSet<>(List.of(types));
+            return this;
+        }
+
+        /**
+         * Sets the clock that decides creation, access and expiry times. Default: the UTC system
+         * clock. Tests pass a clock they can move.
+         *
+         * @param clock the clock
+         * @return this builder
+         * @throws IllegalStateException if set already
+         */
+        public Builder clock(Clock clock) {
+            requireUnset(this.clock, "clock");
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Registers a session listener; may be called several times. Listeners get the events of
+         * this process only (see {@code docs/servlet.md}).
+         *
+         * @param listener an {@link HttpSessionListener}, {@link HttpSessionAttributeListener}
+         *     and/or {@link HttpSessionIdListener}
+         * @return this builder
+         * @throws IllegalArgumentException if the listener implements none of these
+         */
+        public Builder listener(EventListener listener) {
+            Objects.requireNonNull(listener, "listener");
+            if (!(listener instanceof HttpSessionListener
+                    || listener instanceof HttpSessionAttributeListener
+                    || listener instanceof HttpSessionIdListener)) {
+                throw new IllegalArgumentException(listener.getClass().getName() + " implements"
+                        + " none of HttpSessionListener, HttpSessionAttributeListener,"
+                        + " HttpSessionIdListener");
+            }
+            listeners.add(listener);
+            return this;
+        }
+
+        /**
+         * Builds the filter. The directory is opened when the container calls
+         * {@link LatchkeyFilter#init(FilterConfig)}.
+         *
+         * @return a new filter
+         */
+        public LatchkeyFilter build() {
+            return new LatchkeyFilter(settings());
+        }
+
+        private Settings settings() {
+            return new Settings(directory,
+                    maxInactiveInterval != null ? maxInactiveInterval
+                            : StoreConfig.DEFAULT_MAX_INACTIVE_INTERVAL,
+                    cookieName != null ? cookieName : "LATCHKEY",
+                    cookiePath, cookieDomain,
+                    cookieSecure,
+                    cookieSameSite != null ? cookieSameSite : "Lax",
+                    concurrency != null ? concurrency : Concurrency.MERGE,
+                    saveMode != null ? saveMode : SaveMode.ON_SET_ATTRIBUTE,
+                    lockTimeout != null ? lockTimeout : StoreConfig.DEFAULT_LOCK_TIMEOUT,
+                    lockTimeoutStatus != null ? lockTimeoutStatus : 503,
+                    allowedTypes != null ? List.copyOf(allowedTypes) : List.of(),
+                    clock != null ? clock : Clock.systemUTC(),
+                    List.copyOf(listeners));
+        }
+
+        private static void requireUnset(Object current, String setting) {
+            if (current != null) {
+                throw new IllegalStateException(setting + " was already set");
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+package dev.latchkey.servlet.internal;
+
+import dev.latchkey.servlet.Concurrency;
+import dev.latchkey.servlet.LatchkeyFilter;
+import dev.latchkey.servlet.SaveMode;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import java.lang.reflect.InvocationTargetException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EventListener;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a filter's init-params into a {@link LatchkeyFilter.Builder}, failing with a
+ * {@link ServletException} that names the parameter and what it allows.
+ *
+ * <p>Stateless; thread-safe.
+ */
+public final class InitParams {
+
+    /** Prefix of every parameter this filter reads. */
+    public static final String PREFIX = "latchkey.";
+
+    /** Parameter names and what each allows, as printed in error messages. */
+    private static final Map<String, String> ALLOWED = new TreeMap<>(Map.ofEntries(
+            Map.entry("latchkey.directory", "a path to a writable directory (required)"),
+            Map.entry("latchkey.maxInactiveInterval",
+                    "a whole number of seconds; 0 or negative means never expire (default 1800)"),
+            Map.entry("latchkey.cookieName",
+                    "an RFC 6265 token other than JSESSIONID (default LATCHKEY)"),
+            Map.entry("latchkey.cookiePath", "a path starting with '/' (default: context path)"),
+            Map.entry("latchkey.cookieDomain", "a domain name (default: none, host-only)"),
+            Map.entry("latchkey.cookieSecure", "auto, true or false (default auto)"),
+            Map.entry("latchkey.cookieSameSite", "Lax, Strict or None (default Lax)"),
+            Map.entry("latchkey.concurrency", "merge or exclusive (default merge)"),
+            Map.entry("latchkey.saveMode",
+                    "on_set_attribute, on_get_attribute or always (default on_set_attribute)"),
+            Map.entry("latchkey.allowedTypes",
+                    "comma-separated fully qualified names of concrete classes (default none)"),
+            Map.entry("latchkey.lockTimeout",
+                    "a positive whole number of milliseconds (default 10000)"),
+            Map.entry("latchkey.lockTimeoutStatus", "an HTTP status 400 to 599 (default 503)"),
+            Map.entry("latchkey.listeners", "comma-separated fully qualified names of classes"
+                    + " with a public no-argument constructor implementing HttpSessionListener,"
+                    + " HttpSessionAttributeListener or HttpSessionIdListener (default none)")));
+
+    private InitParams() {
+    }
+
+    /**
+     * Returns the names of all known parameters.
+     *
+     * @return the names, sorted
+     */
+    public static List<String> names() {
+        return List.copyOf(ALLOWED.keySet());
+    }
+
+    /**
+     * Reads and validates the init-params.
+     *
+     * @param config the filter configuration
+     * @return a builder holding every given setting
+     * @throws ServletException if a parameter is missing, malformed or unknown
+     */
+    public static LatchkeyFilter.Builder parse(FilterConfig config) throws ServletException {
+        for (String name : Collections.list(config.getInitParameterNames())) {
+            if (name.startsWith(PREFIX) && !ALLOWED.containsKey(name)) {
+                throw new ServletException("unknown init-param '" + name + "' of filter '"
+                        + config.getFilterName() + "'; known parameters: " + ALLOWED.keySet());
+            }
+        }
+        String dir = value(config, "latchkey.directory");
+        if (dir == null) {
+            throw fail(config, "latchkey.directory", null, "it is missing or empty", null);
+        }
+        LatchkeyFilter.Builder b;
+        try {
+            b = LatchkeyFilter.builder(Path.of(dir));
+        } catch (InvalidPathException e) {
+            throw fail(config, "latchkey.directory", dir, "not a path", e);
+        }
+        apply(config, "latchkey.maxInactiveInterval",
+                v -> b.maxInactiveInterval(Duration.ofSeconds(Long.parseLong(v))));
+        apply(config, "latchkey.cookieName", b::cookieName);
+        apply(config, "latchkey.cookiePath", b::cookiePath);
+        apply(config, "latchkey.cookieDomain", b::cookieDomain);
+        apply(config, "latchkey.cookieSecure", v -> {
+            switch (v.toLowerCase(Locale.ROOT)) {
+                case "auto" -> { }
+                case "true" -> b.cookieSecure(true);
+                case "false" -> b.cookieSecure(false);
+                default -> throw new IllegalArgumentException("not auto, true or false");
+            }
+        });
+        apply(config, "latchkey.cookieSameSite", b::cookieSameSite);
+        apply(config, "latchkey.concurrency",
+                v -> b.concurrency(Concurrency.valueOf(v.toUpperCase(Locale.ROOT))));
+        apply(config, "latchkey.saveMode", v -> b.saveMode(
+                SaveMode.valueOf(v.toUpperCase(Locale.ROOT).replace('-', '_'))));
+        apply(config, "latchkey.lockTimeout",
+                v -> b.lockTimeout(Duration.ofMillis(Long.parseLong(v))));
+        apply(config, "latchkey.lockTimeoutStatus",
+                v -> b.lockTimeoutStatus(Integer.parseInt(v)));
+        apply(config, "latchkey.allowedTypes", v -> {
+            List<Class<?>> types = new ArrayList<>();
+            for (String name : split(v)) {
+                types.add(load(name));
+            }
+            b.allowTypes(types.toArray(new Class<?>[0]));
+        });
+        apply(config, "latchkey.listeners", v -> {
+            for (String name : split(v)) {
+                Object listener;
+                try {
+                    listener = load(name).getConstructor().newInstance();
+                } catch (NoSuchMethodException | InstantiationException | IllegalAccessException e) {
+                    throw new IllegalArgumentException(name + " has no public no-argument"
+                            + " constructor", e);
+                } catch (InvocationTargetException e) {
+                    throw new IllegalArgumentException("constructor of " + name + " failed: "
+                            + e.getCause(), e.getCause());
+                }
+                if (!(listener instanceof EventListener l)) {
+                    throw new IllegalArgumentException(name + " is not a session listener");
+                }
+                b.listener(l);
+            }
+        });
+        return b;
+    }
+
+    /**
+     * Builds the exception for a parameter that cannot be used.
+     *
+     * @param config the filter configuration
+     * @param param the parameter name
+     * @param value the value given, or null if missing
+     * @param problem what is wrong
+     * @param cause the underlying failure, or null
+     * @return the exception
+     */
+    public static ServletException fail(FilterConfig config, String param, String value,
+            String problem, Throwable cause) {
+        String message = "init-param '" + param + "' of filter '" + config.getFilterName() + "'"
+                + (value == null ? "" : " = '" + value + "'") + ": " + problem + "; allowed: "
+                + ALLOWED.get(param);
+        return cause == null ? new ServletException(message) : new ServletException(message, cause);
+    }
+
+    private interface Setter {
+        void set(String value);
+    }
+
+    private static void apply(FilterConfig config, String param, Setter setter)
+            throws ServletException {
+        String v = value(config, param);
+        if (v == null) {
+            return;
+        }
+        try {
+            setter.set(v);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw fail(config, param, v, "not a whole number in range", e);
+        } catch (IllegalArgumentException e) {
+            throw fail(config, param, v, String.valueOf(e.getMessage()), e);
+        }
+    }
+
+    private static String value(FilterConfig config, String param) {
+        String v = config.getInitParameter(param);
+        return v == null || v.isBlank() ? null : v.strip();
+    }
+
+    private static List<String> split(String v) {
+        List<String> names = new ArrayList<>();
+        for (String part : v.split(",")) {
+            if (!part.isBlank()) {
+                names.add(part.strip());
+            }
+        }
+        return names;
+    }
+
+    private static Class<?> load(String name) {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = InitParams.class.getClassLoader();
+        }
+        try {
+            return Class.forName(name, false, loader);
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException("class " + name + " not found", e);
+        }
+    }
+}

@@ -1,0 +1,369 @@
+package dev.latchkey.servlet.internal;
+
+import dev.latchkey.Session;
+import dev.latchkey.SessionChange;
+import dev.latchkey.SessionLock;
+import dev.latchkey.SessionStore;
+import dev.latchkey.servlet.Concurrency;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletRequestWrapper;
+import jakarta.servlet.http.Cookie;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One request's view of its session: which id the client sent, the session object handed to the
+ * application, the lock held in exclusive mode, and the commit points.
+ *
+ * <p>Thread-safety: every method synchronizes on this object, and so does every method of the
+ * {@link LatchkeySession} it hands out, so the threads of one asynchronous request may share them.
+ * Hazard: listener callbacks run while this monitor is held; a listener that blocks on another
+ * thread of the same request deadlocks.
+ */
+final class RequestContext {
+    private static final String SET_COOKIE = "Set-Cookie";
+
+    private final SessionRuntime rt;
+    private final HttpServletRequest original;
+    private final HttpServletResponse originalResponse;
+    private final SessionRequest request;
+    private final SessionResponse response;
+    private final List<String> requestedIds = new ArrayList<>();
+
+    private boolean resolved;
+    private Session loaded;
+    private String requestedId;
+    private boolean requestedValid;
+    private LatchkeySession session;
+    private SessionLock lock;
+    private String cookieHeader;
+    private boolean asyncListening;
+    private CommittingAsyncContext asyncWrapper;
+    private boolean finished;
+
+    RequestContext(SessionRuntime rt, HttpServletRequest req, HttpServletResponse resp) {
+        this.rt = rt;
+        this.original = req;
+        this.originalResponse = resp;
+        Cookie[] cookies = req.getCookies();
+        if (cookies != null) {
+            for (Cookie c : cookies) {
+                if (c.getName().equals(rt.settings().cookieName()) && c.getValue() != null
+                        && !c.getValue().isEmpty()) {
+                    requestedIds.add(c.getValue());
+                }
+            }
+        }
+        this.response = new SessionResponse(resp, this);
+        this.request = new SessionRequest(req, this);
+    }
+
+    SessionRequest request() {
+        return request;
+    }
+
+    SessionResponse response() {
+        return response;
+    }
+
+    SessionStore store() {
+        return rt.store();
+    }
+
+    SessionRuntime runtime() {
+        return rt;
+    }
+
+    /** Whether req is (or wraps) this context's request wrapper. */
+    boolean isWrapping(ServletRequest req) {
+        ServletRequest r = req;
+        while (r != null) {
+            if (r == request) {
+                return true;
+            }
+            r = r instanceof ServletRequestWrapper w ? w.getRequest() : null;
+        }
+        return false;
+    }
+
+    HttpServletRequest wrap(HttpServletRequest req) {
+        return new SessionRequest(req, this);
+    }
+
+    HttpServletResponse wrap(HttpServletResponse resp) {
+        return new SessionResponse(resp, this);
+    }
+
+    /** Called before the chain runs: in exclusive mode, finds and locks the requested session. */
+    synchronized void begin() {
+        if (rt.settings().concurrency() != Concurrency.EXCLUSIVE) {
+            return;
+        }
+        resolved = true;
+        requestedId = requestedIds.isEmpty() ? null : requestedIds.get(0);
+        for (String id : requestedIds) {
+            if (store().find(id).isPresent()) {
+                SessionLock held = store().lock(id);
+                Optional<Session> s = held.session();
+                if (s.isPresent()) {
+                    lock = held;
+                    loaded = s.get();
+                    requestedId = id;
+                    requestedValid = true;
+                } else {
+                    held.close();
+                }
+                return;
+            }
+        }
+    }
+
+    private void resolve() {
+        if (resolved) {
+            return;
+        }
+        resolved = true;
+        requestedId = requestedIds.isEmpty() ? null : requestedIds.get(0);
+        for (String id : requestedIds) {
+            Optional<Session> s = store().find(id);
+            if (s.isPresent()) {
+                loaded = s.get();
+                requestedId = id;
+                requestedValid = true;
+                return;
+            }
+        }
+    }
+
+    synchronized LatchkeySession getSession(boolean create) {
+        if (session != null && session.isValid()) {
+            return session;
+        }
+        if (session == null) {
+            resolve();
+            if (loaded != null) {
+                session = new LatchkeySession(this, loaded, false);
+                loaded = null;
+                return session;
+            }
+        }
+        if (!create) {
+            return null;
+        }
+        if (finished) {
+            throw new IllegalStateException("cannot create a session: the request is complete");
+        }
+        if (originalResponse.isCommitted()) {
+            throw new IllegalStateException(
+                    "cannot create a session after the response has been committed");
+        }
+        Session created = store().create();
+        if (rt.settings().concurrency() == Concurrency.EXCLUSIVE) {
+            closeLock();
+            lock = store().lock(created.id());
+        }
+        session = new LatchkeySession(this, created, true);
+        issueCookie(created.id(), false);
+        rt.listeners().created(session);
+        return session;
+    }
+
+    synchronized String changeSessionId() {
+        LatchkeySession s = getSession(false);
+        if (s == null) {
+            throw new IllegalStateException("changeSessionId: the request has no session");
+        }
+        if (originalResponse.isCommitted()) {
+            throw new IllegalStateException("changeSessionId: the response is already committed,"
+                    + " so the new id could not reach the client");
+        }
+        String oldId = s.getId();
+        Optional<Session> moved = lock != null ? lock.changeId() : store().changeId(oldId);
+        if (moved.isEmpty()) {
+            s.gone();
+            throw new IllegalStateException("changeSessionId: the session no longer exists");
+        }
+        s.moved(moved.get());
+        issueCookie(moved.get().id(), false);
+        rt.listeners().idChanged(s, oldId);
+        return moved.get().id();
+    }
+
+    synchronized String requestedSessionId() {
+        resolve();
+        return requestedId;
+    }
+
+    synchronized boolean requestedSessionIdValid() {
+        resolve();
+        if (requestedId == null) {
+            return false;
+        }
+        if (session != null) {
+            return session.isValid() && session.getId().equals(requestedId);
+        }
+        return requestedValid;
+    }
+
+    /** Invalidates s, which the caller checked is this request's valid session. */
+    synchronized void invalidate(LatchkeySession s) {
+        rt.listeners().destroyed(s);
+        s.unbindAll();
+        try {
+            if (lock != null) {
+                lock.invalidate();
+            } else {
+                store().invalidate(s.getId());
+            }
+        } finally {
+            s.gone();
+            closeLock();
+            if (!originalResponse.isCommitted()) {
+                issueCookie("", true);
+            }
+        }
+    }
+
+    /**
+     * Commits the session's pending changes, if any. Called at every commit point: response
+     * commit, include, async completion and the end of the filter.
+     */
+    synchronized void commit() {
+        if (session == null || !session.isValid()) {
+            return;
+        }
+        SessionChange change = session.pendingChange();
+        if (change.isEmpty()) {
+            return;
+        }
+        Optional<Session> after = lock != null ? lock.commit(change)
+                : store().commit(session.getId(), change);
+        if (after.isPresent()) {
+            session.committed(after.get());
+        } else {
+            // invalidated, moved or expired by someone else meanwhile: no resurrection
+            session.gone();
+        }
+    }
+
+    /** Last commit and lock release. Idempotent. */
+    synchronized void finish() {
+        if (finished) {
+            return;
+        }
+        try {
+            commit();
+        } finally {
+            finished = true;
+            closeLock();
+        }
+    }
+
+    synchronized boolean isFinished() {
+        return finished;
+    }
+
+    /**
+     * Tells whether the request went asynchronous; if so, makes sure {@link #finish()} runs when
+     * it completes.
+     */
+    synchronized boolean isAsync() {
+        if (finished) {
+            return false;
+        }
+        if (original.isAsyncStarted()) {
+            listen(original.getAsyncContext());
+            return true;
+        }
+        return false;
+    }
+
+    synchronized AsyncContext startedAsync(AsyncContext ac) {
+        listen(ac);
+        return asyncContext(ac);
+    }
+
+    /** The committing wrapper of the container's async context (one per context). */
+    synchronized AsyncContext asyncContext(AsyncContext ac) {
+        if (ac == null) {
+            return null;
+        }
+        if (asyncWrapper == null || asyncWrapper.delegate() != ac) {
+            asyncWrapper = new CommittingAsyncContext(ac, this);
+        }
+        return asyncWrapper;
+    }
+
+    private void listen(AsyncContext ac) {
+        if (asyncListening) {
+            return;
+        }
+        asyncListening = true;
+        ac.addListener(new AsyncListener() {
+            @Override
+            public void onComplete(AsyncEvent event) {
+                finish();
+            }
+
+            @Override
+            public void onTimeout(AsyncEvent event) {
+                // onComplete follows
+            }
+
+            @Override
+            public void onError(AsyncEvent event) {
+                // onComplete follows
+            }
+
+            @Override
+            public void onStartAsync(AsyncEvent event) {
+                event.getAsyncContext().addListener(this);
+            }
+        });
+    }
+
+    /** After response.reset(): the cookie header was dropped with the others; put it back. */
+    synchronized void afterReset() {
+        if (cookieHeader != null && !originalResponse.isCommitted()) {
+            originalResponse.addHeader(SET_COOKIE, cookieHeader);
+        }
+    }
+
+    private void issueCookie(String value, boolean expire) {
+        Settings s = rt.settings();
+        StringBuilder h = new StringBuilder(s.cookieName()).append('=').append(value);
+        String path = s.cookiePath();
+        if (path == null) {
+            String contextPath = original.getContextPath();
+            path = contextPath == null || contextPath.isEmpty() ? "/" : contextPath;
+        }
+        h.append("; Path=").append(path);
+        if (s.cookieDomain() != null) {
+            h.append("; Domain=").append(s.cookieDomain());
+        }
+        if (expire) {
+            h.append("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        }
+        boolean secure = s.cookieSecure() != null ? s.cookieSecure() : original.isSecure();
+        if (secure) {
+            h.append("; Secure");
+        }
+        h.append("; HttpOnly; SameSite=").append(s.cookieSameSite());
+        cookieHeader = h.toString();
+        originalResponse.addHeader(SET_COOKIE, cookieHeader);
+    }
+
+    private void closeLock() {
+        if (lock != null) {
+            SessionLock l = lock;
+            lock = null;
+            l.close();
+        }
+    }
+}

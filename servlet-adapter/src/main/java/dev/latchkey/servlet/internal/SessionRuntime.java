@@ -1,0 +1,180 @@
+package dev.latchkey.servlet.internal;
+
+import dev.latchkey.LatchkeyException;
+import dev.latchkey.LockTimeoutException;
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.SessionCookieConfig;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running filter: its open store, settings and listeners, and the per-request flow (wrap,
+ * lock in exclusive mode, run the chain, commit, release).
+ *
+ * <p>Thread-safety: thread-safe; each request gets its own {@link RequestContext}.
+ */
+public final class SessionRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(SessionRuntime.class);
+
+    private final Settings settings;
+    private final SessionStore store;
+    private final ServletContext servletContext;
+    private final Listeners listeners;
+    private final String contextAttribute;
+
+    private SessionRuntime(Settings settings, SessionStore store, ServletContext servletContext) {
+        this.settings = settings;
+        this.store = store;
+        this.servletContext = servletContext;
+        this.listeners = new Listeners(settings.listeners());
+        this.contextAttribute = RequestContext.class.getName() + "@"
+                + Integer.toHexString(System.identityHashCode(this));
+    }
+
+    /**
+     * Opens the store for a filter.
+     *
+     * @param settings the validated settings
+     * @param config the container's filter configuration
+     * @return the running filter
+     * @throws ServletException if the directory cannot be used or the cookie name collides with
+     *     the container's session cookie
+     */
+    public static SessionRuntime start(Settings settings, FilterConfig config)
+            throws ServletException {
+        ServletContext context = config.getServletContext();
+        SessionCookieConfig containerCookie = context == null ? null
+                : context.getSessionCookieConfig();
+        String containerName = containerCookie == null || containerCookie.getName() == null
+                ? "JSESSIONID" : containerCookie.getName();
+        if (containerName.equalsIgnoreCase(settings.cookieName())) {
+            throw InitParams.fail(config, "latchkey.cookieName", settings.cookieName(),
+                    "collides with the container's session cookie name", null);
+        }
+        StoreConfig.Builder b = StoreConfig.builder(settings.directory())
+                .lockTimeout(settings.lockTimeout())
+                .defaultMaxInactiveInterval(settings.maxInactiveInterval())
+                .clock(settings.clock());
+        if (!settings.allowedTypes().isEmpty()) {
+            b.allowTypes(settings.allowedTypes().toArray(new Class<?>[0]));
+        }
+        SessionStore store;
+        try {
+            store = SessionStore.open(b.build());
+        } catch (LatchkeyException e) {
+            throw InitParams.fail(config, "latchkey.directory", settings.directory().toString(),
+                    "cannot be used: " + e.getMessage(), e);
+        }
+        LOG.info("Latchkey sessions in {} ({}, {})", settings.directory(),
+                settings.concurrency(), settings.saveMode());
+        return new SessionRuntime(settings, store, context);
+    }
+
+    /**
+     * Returns the settings.
+     *
+     * @return the settings
+     */
+    public Settings settings() {
+        return settings;
+    }
+
+    SessionStore store() {
+        return store;
+    }
+
+    ServletContext servletContext() {
+        return servletContext;
+    }
+
+    Listeners listeners() {
+        return listeners;
+    }
+
+    /**
+     * Runs one request through the rest of the chain with Latchkey sessions.
+     *
+     * @param request the request
+     * @param response the response
+     * @param chain the rest of the chain
+     * @throws IOException from the chain
+     * @throws ServletException from the chain
+     */
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        if (!(request instanceof HttpServletRequest req)
+                || !(response instanceof HttpServletResponse resp)) {
+            chain.doFilter(request, response);
+            return;
+        }
+        Object existing = req.getAttribute(contextAttribute);
+        if (existing instanceof RequestContext ctx && !ctx.isFinished()) {
+            // a forward, include, async or error dispatch inside a request we already serve
+            if (ctx.isWrapping(req)) {
+                chain.doFilter(request, response);
+            } else {
+                chain.doFilter(ctx.wrap(req), ctx.wrap(resp));
+            }
+            return;
+        }
+        RequestContext ctx = new RequestContext(this, req, resp);
+        req.setAttribute(contextAttribute, ctx);
+        try {
+            ctx.begin();
+        } catch (LockTimeoutException e) {
+            LOG.warn("session lock timeout, answering {}: {}", settings.lockTimeoutStatus(),
+                    e.getMessage());
+            resp.sendError(settings.lockTimeoutStatus());
+            return;
+        }
+        Throwable failure = null;
+        try {
+            chain.doFilter(ctx.request(), ctx.response());
+        } catch (IOException | ServletException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            if (!ctx.isAsync()) {
+                endRequest(ctx, resp, failure);
+            }
+        }
+    }
+
+    private void endRequest(RequestContext ctx, HttpServletResponse resp, Throwable failure)
+            throws IOException {
+        try {
+            ctx.finish();
+        } catch (LockTimeoutException e) {
+            if (failure != null) {
+                failure.addSuppressed(e);
+            } else if (!resp.isCommitted()) {
+                LOG.warn("session lock timeout at commit, answering {}: {}",
+                        settings.lockTimeoutStatus(), e.getMessage());
+                resp.sendError(settings.lockTimeoutStatus());
+            } else {
+                throw e;
+            }
+        } catch (RuntimeException | Error e) {
+            if (failure != null) {
+                failure.addSuppressed(e);
+            } else {
+                throw e;
+            }
+        }
+    }
+
+    /** Closes the store. */
+    public void close() {
+        store.close();
+    }
+}

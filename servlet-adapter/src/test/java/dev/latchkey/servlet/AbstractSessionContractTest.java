@@ -1,0 +1,496 @@
+package dev.latchkey.servlet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import jakarta.servlet.http.HttpSessionAttributeListener;
+import jakarta.servlet.http.HttpSessionBindingEvent;
+import jakarta.servlet.http.HttpSessionEvent;
+import jakarta.servlet.http.HttpSessionIdListener;
+import jakarta.servlet.http.HttpSessionListener;
+import java.net.CookieManager;
+import java.net.CookiePolicy;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The HttpSession contract over real HTTP, run against each embedded container by a subclass.
+ * Each test starts its own container on port 0 with its own session directory and fake clock.
+ */
+abstract class AbstractSessionContractTest {
+    private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+    @TempDir
+    Path tmp;
+
+    private final MutableClock clock = new MutableClock(T0);
+    private Container container;
+    private SessionStore probe;
+    private AppServlet app;
+    private URI base;
+    private HttpClient client;
+    private CookieManager cookies;
+
+    /** The container under test. */
+    abstract Container newContainer();
+
+    @AfterEach
+    void stop() throws Exception {
+        if (container != null) {
+            container.close();
+        }
+        if (probe != null) {
+            probe.close();
+        }
+    }
+
+    private Path dir() {
+        return tmp.resolve("sessions");
+    }
+
+    private void start(UnaryOperator<LatchkeyFilter.Builder> config) throws Exception {
+        startWith(config.apply(LatchkeyFilter.builder(dir()).clock(clock)).build(), Map.of());
+    }
+
+    private void startWith(LatchkeyFilter filter, Map<String, String> initParams)
+            throws Exception {
+        probe = SessionStore.open(StoreConfig.builder(dir()).clock(clock)
+                .allowTypes(Tracked.class).build());
+        app = new AppServlet(probe);
+        container = newContainer();
+        base = container.start(tmp, filter, initParams, app);
+        cookies = new CookieManager(null, CookiePolicy.ACCEPT_ALL);
+        client = HttpClient.newBuilder().cookieHandler(cookies)
+                .followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    private HttpResponse<String> send(String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
+                .timeout(Duration.ofSeconds(20));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private Map<String, String> get(String path, String... headers) throws Exception {
+        HttpResponse<String> r = send(path, headers);
+        assertEquals(200, r.statusCode(), () -> path + " answered " + r.statusCode() + ": "
+                + r.body());
+        return parse(r.body());
+    }
+
+    private static Map<String, String> parse(String body) {
+        Map<String, String> m = new HashMap<>();
+        for (String line : body.split("\r?\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                m.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+
+    /** The app records some events after the response may have reached the client. */
+    private void awaitEvents(int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (app.events.size() < count && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+    }
+
+    private static List<String> setCookies(HttpResponse<?> r) {
+        return r.headers().allValues("set-cookie");
+    }
+
+    // ---- creation and cookie ----
+
+    @Test
+    void getSession_createsSessionWithHttpOnlyLaxCookie() throws Exception {
+        start(b -> b);
+        HttpResponse<String> r = send("info");
+        Map<String, String> info = parse(r.body());
+        String id = info.get("id");
+        assertEquals(43, id.length(), id);
+        assertEquals("true", info.get("new"));
+        assertEquals(String.valueOf(T0.toEpochMilli()), info.get("created"));
+        assertEquals("1800", info.get("interval"));
+        assertEquals("true", info.get("context"));
+        assertEquals("null", info.get("requested"));
+        assertEquals(List.of("LATCHKEY=" + id + "; Path=/app; HttpOnly; SameSite=Lax"),
+                setCookies(r));
+        assertTrue(probe.find(id).isPresent(), "the session is in the directory");
+    }
+
+    @Test
+    void getSessionFalse_withoutCookie_returnsNullAndSetsNoCookie() throws Exception {
+        start(b -> b);
+        HttpResponse<String> r = send("info?create=false");
+        assertEquals("none", parse(r.body()).get("session"));
+        assertEquals(List.of(), setCookies(r));
+    }
+
+    @Test
+    void cookie_configuredAttributes_areSent() throws Exception {
+        start(b -> b.cookieName("SID").cookiePath("/").cookieDomain("example.test")
+                .cookieSecure(true).cookieSameSite("strict"));
+        HttpResponse<String> r = send("info");
+        String id = parse(r.body()).get("id");
+        assertEquals(List.of("SID=" + id + "; Path=/; Domain=example.test; Secure; HttpOnly;"
+                + " SameSite=Strict"), setCookies(r));
+    }
+
+    @Test
+    void initParams_configureDeclaredFilter() throws Exception {
+        startWith(null, Map.of("latchkey.directory", dir().toString(),
+                "latchkey.cookieName", "WEBXML", "latchkey.maxInactiveInterval", "120",
+                "latchkey.cookieSameSite", "None", "latchkey.cookieSecure", "true"));
+        HttpResponse<String> r = send("info");
+        Map<String, String> info = parse(r.body());
+        assertEquals("120", info.get("interval"));
+        assertEquals(List.of("WEBXML=" + info.get("id") + "; Path=/app; Secure; HttpOnly;"
+                + " SameSite=None"), setCookies(r));
+    }
+
+    // ---- attributes ----
+
+    @Test
+    void attributes_roundTripAcrossRequests() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        get("set?n=name&v=alice");
+        get("set?n=count&v=7&int=1");
+        Map<String, String> info = get("info");
+        assertEquals(id, info.get("id"));
+        assertEquals("false", info.get("new"));
+        assertEquals(id, info.get("requested"));
+        assertEquals("true", info.get("requestedValid"));
+        assertEquals("true", info.get("fromCookie"));
+        assertEquals("false", info.get("fromUrl"));
+        assertEquals("alice", get("get?n=name").get("value"));
+        assertEquals(7, probe.find(id).orElseThrow().attribute("count"));
+        get("remove?n=name");
+        assertEquals("null", get("get?n=name").get("value"));
+        assertEquals("[count]", get("names").get("names"));
+    }
+
+    @Test
+    void setAttribute_unstorableValue_throwsIllegalArgumentNamingAttribute() throws Exception {
+        start(b -> b);
+        Map<String, String> r = get("bad");
+        assertTrue(r.get("iae").contains("'bad'"), r.get("iae"));
+        assertEquals("null", r.get("value"));
+    }
+
+    @Test
+    void lastAccessedTime_isThePreviousRequestsTime() throws Exception {
+        start(b -> b);
+        get("info");
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(String.valueOf(T0.toEpochMilli()), get("info").get("accessed"));
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(String.valueOf(T0.plusSeconds(10).toEpochMilli()),
+                get("info").get("accessed"));
+    }
+
+    // ---- expiry and bad ids ----
+
+    @Test
+    void expiry_afterMaxInactiveInterval_yieldsNewSession() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        get("interval?v=60");
+        get("set?n=x&v=1");
+        clock.advance(Duration.ofSeconds(59));
+        assertEquals("1", get("get?n=x").get("value"), "touched at t+59");
+        clock.advance(Duration.ofSeconds(61));
+        assertEquals("none", get("get?n=x").get("session"));
+        Map<String, String> info = get("info");
+        assertNotEquals(id, info.get("id"));
+        assertEquals("true", info.get("new"));
+        assertEquals(id, info.get("requested"));
+        assertEquals("false", info.get("requestedValid"));
+    }
+
+    @Test
+    void maxInactiveInterval_zero_neverExpires() throws Exception {
+        start(b -> b.maxInactiveInterval(Duration.ofSeconds(5)));
+        get("interval?v=0");
+        get("set?n=x&v=1");
+        clock.advance(Duration.ofDays(400));
+        assertEquals("1", get("get?n=x").get("value"));
+    }
+
+    @Test
+    void unknownOrMalformedRequestedId_yieldsNewSessionNeverAnError() throws Exception {
+        start(b -> b);
+        String other = get("info").get("id");
+        for (String bad : List.of("garbage", "A".repeat(43), "../../etc/passwd",
+                other.substring(0, 42) + (other.charAt(42) == 'A' ? 'B' : 'A'), "%00%2F")) {
+            cookies.getCookieStore().removeAll();
+            HttpResponse<String> r = send("info", "Cookie", "LATCHKEY=" + bad);
+            assertEquals(200, r.statusCode(), bad);
+            Map<String, String> info = parse(r.body());
+            assertEquals("true", info.get("new"), bad);
+            assertNotEquals(other, info.get("id"), bad);
+            assertEquals("false", info.get("requestedValid"), bad);
+        }
+    }
+
+    // ---- invalidate and change id ----
+
+    @Test
+    void invalidate_removesSessionExpiresCookieAndLaterCallsThrow() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        get("set?n=x&v=1");
+        HttpResponse<String> r = send("invalidate");
+        Map<String, String> out = parse(r.body());
+        assertEquals("ISE", out.get("after"));
+        assertEquals("null", out.get("next"));
+        assertEquals("<no session>", out.get("stored"));
+        assertTrue(probe.find(id).isEmpty());
+        assertTrue(setCookies(r).stream().anyMatch(c -> c.startsWith("LATCHKEY=;")
+                && c.contains("Max-Age=0")), setCookies(r).toString());
+        assertEquals("none", get("get?n=x").get("session"));
+    }
+
+    @Test
+    void invalidate_concurrentRequestThatLoadedSessionEarlier_doesNotResurrectIt()
+            throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> loaded = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=late&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "loaded and changed, not committed");
+        assertEquals("ISE", get("invalidate").get("after"));
+        app.release.countDown();
+        assertEquals(200, loaded.get(10, TimeUnit.SECONDS).statusCode());
+        assertTrue(probe.find(id).isEmpty(), "the late commit did not bring it back");
+    }
+
+    @Test
+    void invalidate_thenGetSession_createsFreshSessionInSameRequest() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        Map<String, String> out = get("invalidate?recreate=1");
+        String fresh = out.get("newId");
+        assertNotEquals(id, fresh);
+        assertTrue(probe.find(fresh).isPresent());
+        assertEquals(fresh, get("info").get("id"), "the last Set-Cookie wins");
+    }
+
+    @Test
+    void changeSessionId_movesSessionAndReissuesCookie() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        get("set?n=x&v=kept");
+        HttpResponse<String> r = send("changeid");
+        Map<String, String> out = parse(r.body());
+        assertEquals(id, out.get("old"));
+        String moved = out.get("new");
+        assertNotEquals(id, moved);
+        assertEquals(moved, out.get("sessionId"));
+        assertTrue(probe.find(id).isEmpty(), "old id is dead");
+        assertTrue(setCookies(r).stream().anyMatch(c -> c.startsWith("LATCHKEY=" + moved + ";")));
+        assertEquals(moved, get("info").get("id"));
+        assertEquals("kept", get("get?n=x").get("value"));
+    }
+
+    // ---- commit points ----
+
+    @Test
+    void sendRedirect_commitsBeforeTheRedirectLeaves() throws Exception {
+        start(b -> b);
+        get("info");
+        HttpResponse<String> r = send("redirect?n=r&v=there");
+        assertEquals("value=there", r.body().strip());
+        awaitEvents(1);
+        assertEquals(List.of("atRedirect=there"), List.copyOf(app.events));
+    }
+
+    @Test
+    void sendError_flushAndContentLength_commitFirst() throws Exception {
+        start(b -> b);
+        get("info");
+        assertEquals(409, send("senderror?n=e&v=1").statusCode());
+        get("flush?n=f&v=2");
+        get("length?n=l&v=3");
+        awaitEvents(3);
+        assertEquals(List.of("atError=1", "atFlush=2", "atLength=3"), List.copyOf(app.events));
+        assertEquals("22", get("get?n=f2").get("value"), "changed after the flush: committed too");
+    }
+
+    @Test
+    void include_commitsBeforeIncludedResourceRuns() throws Exception {
+        start(b -> b);
+        get("info");
+        assertEquals("inc", get("include?n=i&v=inc").get("stored"));
+    }
+
+    @Test
+    void async_commitsAtCompletion() throws Exception {
+        start(b -> b);
+        get("info");
+        HttpResponse<String> r = send("async?n=a&v=late");
+        assertEquals("async=done", r.body().strip());
+        awaitEvents(1);
+        assertEquals(List.of("atComplete=late"), List.copyOf(app.events),
+                "committed by the time complete() returned");
+        assertEquals("late", get("get?n=a").get("value"));
+    }
+
+    // ---- concurrency and save modes ----
+
+    @Test
+    void merge_concurrentRequestsSettingDifferentAttributes_allKept() throws Exception {
+        start(b -> b);
+        get("info");
+        app.entered = new CountDownLatch(2);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> a = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        CompletableFuture<HttpResponse<String>> b = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=b&v=2")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "both requests run at once");
+        app.release.countDown();
+        assertEquals(200, a.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(200, b.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals("1", get("get?n=a").get("value"));
+        assertEquals("2", get("get?n=b").get("value"));
+    }
+
+    @Test
+    void exclusive_secondRequestOfSessionWaitsThenTimesOutWithConfiguredStatus()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(300))
+                .lockTimeoutStatus(429));
+        get("info");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS));
+        HttpResponse<String> second = send("set?n=b&v=2");
+        assertEquals(429, second.statusCode());
+        app.release.countDown();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals("1", get("get?n=a").get("value"));
+        assertEquals("null", get("get?n=b").get("value"), "the refused request did not run");
+    }
+
+    @Test
+    void exclusive_defaultStatusIs503() throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(200)));
+        get("info");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS));
+        assertEquals(503, send("get?n=a").statusCode());
+        app.release.countDown();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals("1", get("get?n=a").get("value"));
+    }
+
+    @Test
+    void saveMode_onSetAttribute_doesNotSaveInPlaceMutationOfReadValue() throws Exception {
+        start(b -> b);
+        get("listsetup?n=l");
+        get("mutate?n=l&v=b");
+        assertEquals("[a]", get("get?n=l").get("value"));
+    }
+
+    @Test
+    void saveMode_onGetAttribute_savesInPlaceMutationOfReadValue() throws Exception {
+        start(b -> b.saveMode(SaveMode.ON_GET_ATTRIBUTE));
+        get("listsetup?n=l");
+        get("mutate?n=l&v=b");
+        assertEquals("[a, b]", get("get?n=l").get("value"));
+    }
+
+    @Test
+    void saveMode_always_savesInPlaceMutation() throws Exception {
+        start(b -> b.saveMode(SaveMode.ALWAYS));
+        get("listsetup?n=l");
+        get("mutate?n=l&v=b");
+        assertEquals("[a, b]", get("get?n=l").get("value"));
+    }
+
+    // ---- listeners ----
+
+    @Test
+    void listeners_getEventsOfThisProcess() throws Exception {
+        Queue<String> events = new ConcurrentLinkedQueue<>();
+        class Recorder implements HttpSessionListener, HttpSessionAttributeListener,
+                HttpSessionIdListener {
+            @Override
+            public void sessionCreated(HttpSessionEvent e) {
+                events.add("created");
+            }
+
+            @Override
+            public void sessionDestroyed(HttpSessionEvent e) {
+                events.add("destroyed");
+            }
+
+            @Override
+            public void attributeAdded(HttpSessionBindingEvent e) {
+                events.add("added:" + e.getName() + "=" + e.getValue());
+            }
+
+            @Override
+            public void attributeReplaced(HttpSessionBindingEvent e) {
+                events.add("replaced:" + e.getName() + "=" + e.getValue());
+            }
+
+            @Override
+            public void attributeRemoved(HttpSessionBindingEvent e) {
+                events.add("removed:" + e.getName() + "=" + e.getValue());
+            }
+
+            @Override
+            public void sessionIdChanged(HttpSessionEvent e, String oldId) {
+                events.add("idChanged:" + !oldId.equals(e.getSession().getId()));
+            }
+        }
+        Tracked.EVENTS.clear();
+        start(b -> b.listener(new Recorder()).allowTypes(Tracked.class));
+        get("set?n=x&v=1");
+        get("set?n=x&v=2");
+        get("bind?n=t&v=one");
+        get("bind?n=t&v=two");
+        get("changeid");
+        get("remove?n=x");
+        get("invalidate");
+        assertEquals(List.of("created", "added:x=1", "replaced:x=1", "added:t=Tracked[value=one]",
+                "replaced:t=Tracked[value=one]", "idChanged:true", "removed:x=2", "destroyed",
+                "removed:t=Tracked[value=two]"), List.copyOf(events));
+        assertEquals(List.of("bound:t:one", "bound:t:two", "unbound:t:one", "unbound:t:two"),
+                List.copyOf(Tracked.EVENTS));
+    }
+}

@@ -1,0 +1,241 @@
+package dev.latchkey.servlet;
+
+import dev.latchkey.Session;
+import dev.latchkey.SessionStore;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.Servlet;
+import jakarta.servlet.ServletConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The app under test: one operation per path, answering "key=value" lines. "probe" reads the
+ * session directory directly through a store of the test, bypassing the filter, to tell what was
+ * committed at a given moment.
+ */
+final class AppServlet implements Servlet {
+    final SessionStore probe;
+    final Queue<String> events = new ConcurrentLinkedQueue<>();
+    volatile CountDownLatch entered = new CountDownLatch(0);
+    volatile CountDownLatch release = new CountDownLatch(0);
+    private ServletConfig config;
+
+    AppServlet(SessionStore probe) {
+        this.probe = probe;
+    }
+
+    @Override
+    public void init(ServletConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public ServletConfig getServletConfig() {
+        return config;
+    }
+
+    @Override
+    public String getServletInfo() {
+        return "app";
+    }
+
+    @Override
+    public void destroy() {
+    }
+
+    private String stored(String id, String name) {
+        Optional<Session> s = probe.find(id);
+        return s.isEmpty() ? "<no session>" : String.valueOf(s.get().attribute(name));
+    }
+
+    @Override
+    public void service(ServletRequest sreq, ServletResponse sresp)
+            throws ServletException, IOException {
+        HttpServletRequest req = (HttpServletRequest) sreq;
+        HttpServletResponse resp = (HttpServletResponse) sresp;
+        Object included = req.getAttribute("jakarta.servlet.include.path_info");
+        String op = included != null ? included.toString()
+                : req.getPathInfo() == null ? "/" : req.getPathInfo();
+        String n = req.getParameter("n");
+        String v = req.getParameter("v");
+        resp.setContentType("text/plain;charset=UTF-8");
+        switch (op) {
+            case "/info" -> {
+                HttpSession s = req.getSession(!"false".equals(req.getParameter("create")));
+                PrintWriter w = resp.getWriter();
+                if (s != null) {
+                    w.println("id=" + s.getId());
+                    w.println("new=" + s.isNew());
+                    w.println("created=" + s.getCreationTime());
+                    w.println("accessed=" + s.getLastAccessedTime());
+                    w.println("interval=" + s.getMaxInactiveInterval());
+                    w.println("context=" + (s.getServletContext() == req.getServletContext()));
+                } else {
+                    w.println("session=none");
+                }
+                w.println("requested=" + req.getRequestedSessionId());
+                w.println("requestedValid=" + req.isRequestedSessionIdValid());
+                w.println("fromCookie=" + req.isRequestedSessionIdFromCookie());
+                w.println("fromUrl=" + req.isRequestedSessionIdFromURL());
+            }
+            case "/set" -> {
+                Object value = req.getParameter("int") != null ? (Object) Integer.valueOf(v) : v;
+                req.getSession().setAttribute(n, value);
+                resp.getWriter().println("ok");
+            }
+            case "/get" -> {
+                HttpSession s = req.getSession(false);
+                resp.getWriter().println(s == null ? "session=none" : "value=" + s.getAttribute(n));
+            }
+            case "/remove" -> {
+                req.getSession().removeAttribute(n);
+                resp.getWriter().println("ok");
+            }
+            case "/names" -> {
+                List<String> names = new ArrayList<>();
+                req.getSession().getAttributeNames().asIterator().forEachRemaining(names::add);
+                names.sort(null);
+                resp.getWriter().println("names=" + names);
+            }
+            case "/interval" -> {
+                req.getSession().setMaxInactiveInterval(Integer.parseInt(v));
+                resp.getWriter().println("ok");
+            }
+            case "/invalidate" -> {
+                HttpSession s = req.getSession();
+                s.invalidate();
+                PrintWriter w = resp.getWriter();
+                try {
+                    s.getAttribute("x");
+                    w.println("after=no exception");
+                } catch (IllegalStateException e) {
+                    w.println("after=ISE");
+                }
+                w.println("next=" + req.getSession(false));
+                w.println("stored=" + stored(s.getId(), "x"));
+                if (req.getParameter("recreate") != null) {
+                    w.println("newId=" + req.getSession().getId());
+                }
+            }
+            case "/changeid" -> {
+                String old = req.getSession().getId();
+                String now = req.changeSessionId();
+                PrintWriter w = resp.getWriter();
+                w.println("old=" + old);
+                w.println("new=" + now);
+                w.println("sessionId=" + req.getSession().getId());
+            }
+            case "/bad" -> {
+                try {
+                    req.getSession().setAttribute("bad", new StringBuilder("x"));
+                    resp.getWriter().println("iae=none");
+                } catch (IllegalArgumentException e) {
+                    resp.getWriter().println("iae=" + e.getMessage());
+                }
+                resp.getWriter().println("value=" + req.getSession().getAttribute("bad"));
+            }
+            case "/redirect" -> {
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                resp.sendRedirect("get?n=" + n);
+                events.add("atRedirect=" + stored(s.getId(), n));
+            }
+            case "/senderror" -> {
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                resp.sendError(409);
+                events.add("atError=" + stored(s.getId(), n));
+            }
+            case "/flush" -> {
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                resp.flushBuffer();
+                events.add("atFlush=" + stored(s.getId(), n));
+                s.setAttribute(n + "2", v + "2");
+                resp.getWriter().println("ok");
+            }
+            case "/length" -> {
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                byte[] body = "ok\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                resp.setContentLength(body.length);
+                resp.getOutputStream().write(body);
+                events.add("atLength=" + stored(s.getId(), n));
+            }
+            case "/include" -> {
+                req.getSession().setAttribute(n, v);
+                req.getRequestDispatcher("/probe?n=" + n).include(req, resp);
+            }
+            case "/probe" -> resp.getWriter().println("stored="
+                    + stored(req.getSession().getId(), n));
+            case "/async" -> {
+                HttpSession s = req.getSession();
+                AsyncContext ac = req.startAsync();
+                CountDownLatch returned = new CountDownLatch(1);
+                ac.start(() -> {
+                    try {
+                        returned.await(5, TimeUnit.SECONDS);
+                        // give the request thread time to leave the filter: the commit must not
+                        // have happened there
+                        Thread.sleep(50);
+                        s.setAttribute(n, v);
+                        ac.getResponse().getWriter().println("async=done");
+                        ac.complete();
+                        events.add("atComplete=" + stored(s.getId(), n));
+                    } catch (InterruptedException | IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                returned.countDown();
+            }
+            case "/wait" -> {
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                entered.countDown();
+                try {
+                    if (!release.await(10, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("never released");
+                    }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                resp.getWriter().println("ok");
+            }
+            case "/incr" -> {
+                HttpSession s = req.getSession();
+                Integer c = (Integer) s.getAttribute(n);
+                Thread.onSpinWait();
+                s.setAttribute(n, c == null ? 1 : c + 1);
+                resp.getWriter().println("ok");
+            }
+            case "/listsetup" -> {
+                req.getSession().setAttribute(n, new ArrayList<>(List.of("a")));
+                resp.getWriter().println("ok");
+            }
+            case "/mutate" -> {
+                @SuppressWarnings("unchecked")
+                List<Object> list = (List<Object>) req.getSession().getAttribute(n);
+                list.add(v);
+                resp.getWriter().println("ok");
+            }
+            case "/bind" -> {
+                req.getSession().setAttribute(n, new Tracked(v));
+                resp.getWriter().println("ok");
+            }
+            default -> resp.sendError(404);
+        }
+    }
+}

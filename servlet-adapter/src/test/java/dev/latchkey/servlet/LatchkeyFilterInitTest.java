@@ -1,0 +1,175 @@
+package dev.latchkey.servlet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** init() with bad configurations: each fails naming the parameter and what it allows. */
+final class LatchkeyFilterInitTest {
+
+    @TempDir
+    Path tmp;
+
+    /** A FilterConfig over a map; its ServletContext answers null to everything. */
+    private static FilterConfig config(Map<String, String> params) {
+        ServletContext context = (ServletContext) Proxy.newProxyInstance(
+                LatchkeyFilterInitTest.class.getClassLoader(), new Class<?>[] {ServletContext.class},
+                (proxy, method, args) -> method.getReturnType() == boolean.class ? false : null);
+        return new FilterConfig() {
+            @Override
+            public String getFilterName() {
+                return "latchkey";
+            }
+
+            @Override
+            public ServletContext getServletContext() {
+                return context;
+            }
+
+            @Override
+            public String getInitParameter(String name) {
+                return params.get(name);
+            }
+
+            @Override
+            public Enumeration<String> getInitParameterNames() {
+                return Collections.enumeration(params.keySet());
+            }
+        };
+    }
+
+    static Stream<Arguments> badParams() {
+        return Stream.of(
+                Arguments.of("latchkey.maxInactiveInterval", "thirty", "whole number of seconds"),
+                Arguments.of("latchkey.maxInactiveInterval", "1.5", "whole number of seconds"),
+                Arguments.of("latchkey.maxInactiveInterval", "99999999999999999999",
+                        "whole number of seconds"),
+                Arguments.of("latchkey.lockTimeout", "0", "positive whole number of milliseconds"),
+                Arguments.of("latchkey.lockTimeout", "-5", "positive whole number of milliseconds"),
+                Arguments.of("latchkey.lockTimeout", "10s", "positive whole number of milliseconds"),
+                Arguments.of("latchkey.lockTimeoutStatus", "200", "400 to 599"),
+                Arguments.of("latchkey.lockTimeoutStatus", "busy", "400 to 599"),
+                Arguments.of("latchkey.concurrency", "serial", "merge or exclusive"),
+                Arguments.of("latchkey.saveMode", "sometimes",
+                        "on_set_attribute, on_get_attribute or always"),
+                Arguments.of("latchkey.cookieSecure", "maybe", "auto, true or false"),
+                Arguments.of("latchkey.cookieSameSite", "lenient", "Lax, Strict or None"),
+                Arguments.of("latchkey.cookieName", "JSESSIONID", "other than JSESSIONID"),
+                Arguments.of("latchkey.cookieName", "two words", "RFC 6265 token"),
+                Arguments.of("latchkey.cookiePath", "app", "starting with '/'"),
+                Arguments.of("latchkey.cookieDomain", "bad domain!", "a domain name"),
+                Arguments.of("latchkey.allowedTypes", "com.example.Missing",
+                        "fully qualified names of concrete classes"),
+                Arguments.of("latchkey.allowedTypes", "java.lang.Runnable",
+                        "fully qualified names of concrete classes"),
+                Arguments.of("latchkey.listeners", "java.lang.String", "HttpSessionListener"),
+                Arguments.of("latchkey.listeners", "java.lang.Integer", "no-argument constructor"));
+    }
+
+    @ParameterizedTest(name = "{0}={1}")
+    @MethodSource("badParams")
+    void init_badValue_failsNamingParameterAndAllowedValues(String param, String value,
+            String allowed) {
+        Map<String, String> params = new HashMap<>();
+        params.put("latchkey.directory", tmp.resolve("sessions").toString());
+        params.put(param, value);
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(params)));
+        assertTrue(e.getMessage().contains("'" + param + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains("'" + value + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains(allowed), e.getMessage());
+    }
+
+    @Test
+    void init_missingDirectory_failsNamingIt() {
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(Map.of())));
+        assertTrue(e.getMessage().contains("'latchkey.directory'"), e.getMessage());
+        assertTrue(e.getMessage().contains("missing"), e.getMessage());
+    }
+
+    @Test
+    void init_blankDirectory_failsNamingIt() {
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(Map.of("latchkey.directory", "  "))));
+        assertTrue(e.getMessage().contains("'latchkey.directory'"), e.getMessage());
+    }
+
+    @Test
+    void init_unusableDirectory_failsNamingIt() throws Exception {
+        // below a regular file: cannot be created, whatever the user's privileges (tests run as
+        // root here, so a mode-0500 directory would still be writable)
+        Path file = Files.writeString(tmp.resolve("file"), "x");
+        String dir = file.resolve("sessions").toString();
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(Map.of("latchkey.directory", dir))));
+        assertTrue(e.getMessage().contains("'latchkey.directory'"), e.getMessage());
+        assertTrue(e.getMessage().contains("cannot be used"), e.getMessage());
+    }
+
+    @Test
+    void init_unknownLatchkeyParameter_failsNamingIt() {
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(Map.of(
+                        "latchkey.directory", tmp.toString(), "latchkey.cookiename", "X"))));
+        assertTrue(e.getMessage().contains("'latchkey.cookiename'"), e.getMessage());
+        assertTrue(e.getMessage().contains("latchkey.cookieName"), e.getMessage());
+    }
+
+    @Test
+    void init_validParameters_succeedsAndIgnoresForeignParameters() throws Exception {
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.concurrency", "EXCLUSIVE", "latchkey.saveMode", "on-get-attribute",
+                "latchkey.cookieSecure", "auto", "latchkey.lockTimeout", "250",
+                "latchkey.allowedTypes", Tracked.class.getName(), "other.param", "x")));
+        String s = f.toString();
+        assertTrue(s.contains("EXCLUSIVE") && s.contains("ON_GET_ATTRIBUTE")
+                && s.contains("PT0.25S"), s);
+        assertTrue(Files.isDirectory(tmp.resolve("s")));
+        f.destroy();
+    }
+
+    @Test
+    void builder_settingTwice_throwsIllegalState() {
+        LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp).cookieName("A");
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> b.cookieName("B"));
+        assertEquals("cookieName was already set", e.getMessage());
+    }
+
+    @Test
+    void builder_badValues_throwIllegalArgument() {
+        LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp);
+        assertThrows(IllegalArgumentException.class, () -> b.lockTimeout(Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> b.lockTimeoutStatus(302));
+        assertThrows(IllegalArgumentException.class, () -> b.cookieSameSite("sometimes"));
+        assertThrows(IllegalArgumentException.class, () -> b.listener(new java.util.EventListener() {
+        }));
+        assertThrows(IllegalArgumentException.class, () -> b.allowTypes(Runnable.class));
+    }
+
+    @Test
+    void doFilter_beforeInit_throwsIllegalState() {
+        assertThrows(IllegalStateException.class,
+                () -> LatchkeyFilter.builder(tmp).build().doFilter(null, null, null));
+    }
+}
