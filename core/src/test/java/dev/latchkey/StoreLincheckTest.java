@@ -48,6 +48,9 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>A failure prints the scenario and the results that no sequential order explains. The run is
  * sized to take seconds, not minutes (Lincheck's defaults take minutes); raise
  * {@link #ITERATIONS} locally to hunt harder.
+ *
+ * <p>The class, its constructor, its operations and {@link Spec} are public because Lincheck
+ * calls them reflectively from its own package.
  */
 @Param(name = "session", gen = IntGen.class, conf = "0:1")
 @Param(name = "name", gen = IntGen.class, conf = "0:1")
