@@ -117,7 +117,7 @@ public final class FileSessionStore implements SessionStore {
         SessionRecord record = blank.apply(change, now);
         LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
         try {
-            files.publish(new SessionFiles.Current(null, false), record);
+            files.publish(new SessionFiles.Current(null, false), record, held);
         } finally {
             held.release();
         }
@@ -132,8 +132,8 @@ public final class FileSessionStore implements SessionStore {
         if (!SessionIds.isWellFormed(id)) {
             return Optional.empty();
         }
-        SessionRecord record = files.readUnlocked(id);
-        if (record == null) {
+        SessionRecord record = readWithoutLock(id);
+        if (record == SessionFiles.DAMAGED) {
             LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
             try {
                 record = files.readLocked(id).record;
@@ -145,17 +145,39 @@ public final class FileSessionStore implements SessionStore {
                 : Optional.of(snapshot(record));
     }
 
+    /**
+     * The lock-free read of {@link #find}: the state, null if certainly none, or
+     * {@link SessionFiles#DAMAGED} if a holder of the lock must decide. A look that found nothing
+     * while a publish of the stripe was under way is repeated; after a few such looks (a busy
+     * stripe, or a holder that died inside a publish) the lock decides too.
+     */
+    private SessionRecord readWithoutLock(String id) {
+        int stripe = stripe(id);
+        for (int attempt = 0; attempt < 8; attempt++) {
+            long before = locks.publishSequence(stripe);
+            SessionRecord record = files.probe(id);
+            if (record != null) {
+                return record;
+            }
+            if ((before & 1) == 0 && locks.publishSequence(stripe) == before) {
+                return null;
+            }
+            Thread.onSpinWait();
+        }
+        return SessionFiles.DAMAGED;
+    }
+
     @Override
     public Optional<Session> commit(String id, SessionChange change) {
         ChangeImpl delta = ChangeImpl.of(change);
-        return withLock(id, held -> commitLocked(id, delta));
+        return withLock(id, held -> commitLocked(id, delta, held));
     }
 
     @Override
     public Optional<Session> update(String id, String name, UnaryOperator<Object> function) {
         ValueCodec.checkName(name);
         Objects.requireNonNull(function, "function");
-        return withLock(id, held -> updateLocked(id, name, function));
+        return withLock(id, held -> updateLocked(id, name, function, held));
     }
 
     @Override
@@ -178,7 +200,7 @@ public final class FileSessionStore implements SessionStore {
             LockTable.Held second = a == b ? null
                     : locks.acquire(Math.max(a, b), config.lockTimeout(), describe(newId));
             try {
-                return moveLocked(id, newId);
+                return moveLocked(id, newId, b == a ? first : b > a ? second : first);
             } finally {
                 if (second != null) {
                     second.release();
@@ -260,17 +282,18 @@ public final class FileSessionStore implements SessionStore {
         return record == null ? Optional.empty() : Optional.of(snapshot(record));
     }
 
-    Optional<Session> commitLocked(String id, ChangeImpl change) {
+    Optional<Session> commitLocked(String id, ChangeImpl change, LockTable.Held held) {
         SessionFiles.Current current = live(id);
         if (current.record == null) {
             return Optional.empty();
         }
         SessionRecord next = current.record.apply(change, now());
-        files.publish(current, next);
+        files.publish(current, next, held);
         return Optional.of(snapshot(next));
     }
 
-    Optional<Session> updateLocked(String id, String name, UnaryOperator<Object> function) {
+    Optional<Session> updateLocked(String id, String name, UnaryOperator<Object> function,
+            LockTable.Held held) {
         SessionFiles.Current current = live(id);
         if (current.record == null) {
             return Optional.empty();
@@ -281,7 +304,7 @@ public final class FileSessionStore implements SessionStore {
         ChangeImpl change = ChangeImpl.singleSet(name, next == null ? null
                 : codec.encode(name, next));
         SessionRecord record = current.record.apply(change, now());
-        files.publish(current, record);
+        files.publish(current, record, held);
         return Optional.of(snapshot(record));
     }
 
@@ -295,14 +318,14 @@ public final class FileSessionStore implements SessionStore {
         return true;
     }
 
-    /** Moves a session; both stripes must be held. */
-    Optional<Session> moveLocked(String id, String newId) {
+    /** Moves a session; both stripes must be held, {@code newHeld} is the new id's. */
+    Optional<Session> moveLocked(String id, String newId, LockTable.Held newHeld) {
         SessionFiles.Current current = live(id);
         if (current.record == null) {
             return Optional.empty();
         }
         SessionRecord moved = current.record.withId(newId);
-        files.publish(new SessionFiles.Current(null, false), moved);
+        files.publish(new SessionFiles.Current(null, false), moved, newHeld);
         files.delete(id);
         LOG.debug("moved session {} to {}", describe(id), describe(newId));
         return Optional.of(snapshot(moved));

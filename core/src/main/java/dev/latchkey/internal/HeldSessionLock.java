@@ -43,7 +43,7 @@ final class HeldSessionLock implements SessionLock {
     public Optional<Session> commit(SessionChange change) {
         ChangeImpl delta = ChangeImpl.of(change);
         requireOpen();
-        return store.commitLocked(id, delta);
+        return store.commitLocked(id, delta, held);
     }
 
     @Override
@@ -51,7 +51,7 @@ final class HeldSessionLock implements SessionLock {
         ValueCodec.checkName(name);
         Objects.requireNonNull(function, "function");
         requireOpen();
-        return store.updateLocked(id, name, function);
+        return store.updateLocked(id, name, function, held);
     }
 
     @Override
@@ -74,7 +74,7 @@ final class HeldSessionLock implements SessionLock {
         }
         Optional<Session> moved;
         try {
-            moved = store.moveLocked(id, newId);
+            moved = store.moveLocked(id, newId, next);
         } catch (RuntimeException e) {
             if (next != held) {
                 next.release();

@@ -3,16 +3,23 @@ package dev.latchkey.internal;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.StoreException;
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.AsynchronousFileChannel;
+import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -51,15 +58,21 @@ final class LockTable {
 
     private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final Map<Path, LockTable> OPEN = new HashMap<>();
+    static final String SEQUENCE_FILE = "latchkey.seq";
+    private static final VarHandle SEQUENCE =
+            MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
     private final Path file;
     private final AsynchronousFileChannel channel;
+    /** One 8-byte publish sequence per stripe, shared with other processes through mmap. */
+    private final MappedByteBuffer sequences;
     private final ConcurrentHashMap<Integer, Stripe> local = new ConcurrentHashMap<>();
     private int references; // guarded by OPEN
 
-    private LockTable(Path file, AsynchronousFileChannel channel) {
+    private LockTable(Path file, AsynchronousFileChannel channel, MappedByteBuffer sequences) {
         this.file = file;
         this.channel = channel;
+        this.sequences = sequences;
     }
 
     /**
@@ -71,7 +84,7 @@ final class LockTable {
         synchronized (OPEN) {
             LockTable table = OPEN.get(key);
             if (table == null) {
-                table = new LockTable(key, openChannel(key));
+                table = new LockTable(key, openChannel(key), mapSequences(key));
                 OPEN.put(key, table);
             }
             table.references++;
@@ -91,6 +104,34 @@ final class LockTable {
             throw new StoreException("cannot create or resolve the lock file; check that the"
                     + " session directory is writable", lockFile, e);
         }
+    }
+
+    /**
+     * Maps the publish sequences: {@code latchkey.seq} beside the lock file, 8 bytes per stripe
+     * (512 KiB, sparse). A mapping is shared memory with every other process that maps the file,
+     * immune to interrupts, and stays valid after its channel is closed; closing that channel
+     * drops no lock, since it is another file than the lock file.
+     */
+    private static MappedByteBuffer mapSequences(Path lockFile) {
+        Path path = lockFile.resolveSibling(SEQUENCE_FILE);
+        try (FileChannel ch = FileChannel.open(path, Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                FileModes.file(path))) {
+            return ch.map(FileChannel.MapMode.READ_WRITE, 0, (long) STRIPES * Long.BYTES);
+        } catch (IOException e) {
+            throw new StoreException("cannot map the publish sequence file", path, e);
+        }
+    }
+
+    /**
+     * Returns a stripe's publish sequence: odd while the holder of that stripe is between taking a
+     * session's current file away and putting its successor in place (steps 3 to 5 of the
+     * publish protocol), even otherwise; it only grows. A reader that found no file for a session
+     * and saw the same even value before and after looking knows that no publish hid the file
+     * from it: the session does not exist.
+     */
+    long publishSequence(int stripe) {
+        return (long) SEQUENCE.getVolatile(sequences, stripe * Long.BYTES);
     }
 
     private static AsynchronousFileChannel openChannel(Path file) {
@@ -239,6 +280,23 @@ final class LockTable {
 
         int stripe() {
             return stripe;
+        }
+
+        /** Marks the start of a window in which a session file of this stripe is away. */
+        void beginPublish() {
+            long v = publishSequence(stripe);
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, (v & 1) == 0 ? v + 1 : v + 2);
+        }
+
+        /**
+         * Marks the end of that window. Also repairs an odd sequence left by a holder that died
+         * inside the window: while this stripe is held nobody is inside it.
+         */
+        void endPublish() {
+            long v = publishSequence(stripe);
+            if ((v & 1) != 0) {
+                SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, v + 1);
+            }
         }
 
         /** Releases the OS lock, then the JVM's semaphore. Idempotent. */

@@ -14,13 +14,14 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The publish protocol of session files. Every method that changes a file must be called with the
- * session's stripe held; {@link #readUnlocked} may be called without it.
+ * session's stripe held; {@link #probe} may be called without it.
  *
  * <p>The current state of session ID is file {@code ID}; while a commit publishes, the previous
  * state sits in {@code ID.old}. A commit, holding the lock:
@@ -40,9 +41,12 @@ import org.slf4j.LoggerFactory;
  * garbage (it is truncated and rewritten). Removal deletes {@code ID.old} before {@code ID}, so
  * a crash in between cannot bring back an older state.
  *
- * <p>A reader without the lock tries {@code ID}, then {@code ID.old}, twice; if it finds neither
- * (the session is gone, or it raced two publishes in a row) or finds a damaged file, it asks
- * again under the lock, where the answer is certain.
+ * <p>A reader without the lock tries {@code ID}, then {@code ID.old}. Finding neither is certain
+ * only if no publish took {@code ID} away meanwhile (it may have looked for {@code ID} before step
+ * 4 and for {@code ID.old} after step 5): the holder marks steps 3 to 4 with the stripe's
+ * {@linkplain LockTable#publishSequence publish sequence}, a seqlock in shared memory, and the
+ * reader compares it before and after looking. A damaged file is left to a reader that holds the
+ * lock, which moves it aside.
  */
 final class SessionFiles {
     private static final Logger LOG = LoggerFactory.getLogger(SessionFiles.class);
@@ -78,24 +82,23 @@ final class SessionFiles {
         }
     }
 
+    /** What {@link #probe} returns for a damaged file: only a reader holding the lock decides. */
+    static final SessionRecord DAMAGED = new SessionRecord("", 0, 0, 0, 0, Map.of());
+
     /**
-     * Reads the state without the lock.
+     * Looks once, without the lock, by the rule: {@code ID}, else {@code ID.old}.
      *
-     * @return the state, or null if the answer must be had under the lock (nothing found, or a
-     *     damaged file)
+     * @return the state; null if neither file exists (which is certain only if no publish of the
+     *     stripe overlapped the look: see {@link LockTable#publishSequence}); or {@link #DAMAGED}
      */
-    SessionRecord readUnlocked(String id) {
-        Path current = layout.current(id);
-        Path old = layout.old(id);
-        for (int round = 0; round < 2; round++) {
-            for (Path path : new Path[] {current, old}) {
-                byte[] bytes = readIfExists(path);
-                if (bytes != null) {
-                    try {
-                        return format.read(bytes, id);
-                    } catch (RecordFormat.DamagedException e) {
-                        return null;
-                    }
+    SessionRecord probe(String id) {
+        for (Path path : new Path[] {layout.current(id), layout.old(id)}) {
+            byte[] bytes = readIfExists(path);
+            if (bytes != null) {
+                try {
+                    return format.read(bytes, id);
+                } catch (RecordFormat.DamagedException e) {
+                    return DAMAGED;
                 }
             }
         }
@@ -131,8 +134,11 @@ final class SessionFiles {
         }
     }
 
-    /** Publishes {@code next} as the new state; {@code previous} is what {@link #readLocked} saw. */
-    void publish(Current previous, SessionRecord next) {
+    /**
+     * Publishes {@code next} as the new state; {@code previous} is what {@link #readLocked} saw,
+     * {@code held} the stripe of {@code next}'s id.
+     */
+    void publish(Current previous, SessionRecord next, LockTable.Held held) {
         String id = next.id;
         Path temp = layout.temp(id);
         Path current = layout.current(id);
@@ -144,8 +150,11 @@ final class SessionFiles {
                     + MAX_FILE_BYTES + "; keep large data out of the session");
         }
         writeTemp(temp, bytes);
+        boolean hides = previous.record != null && !previous.fromOld;
         try {
-            if (previous.record != null && !previous.fromOld) {
+            if (hides) {
+                // from here until ID.old is gone, a lock-free reader may miss both names
+                held.beginPublish();
                 Files.move(current, layout.old(id), StandardCopyOption.ATOMIC_MOVE);
             }
             Files.move(temp, current, StandardCopyOption.ATOMIC_MOVE);
@@ -158,6 +167,10 @@ final class SessionFiles {
                 failure.addSuppressed(cleanup);
             }
             throw failure;
+        } finally {
+            if (hides) {
+                held.endPublish(); // ID exists again (or, after a failure, ID.old still does)
+            }
         }
         if (previous.record != null) {
             deleteIfExists(layout.old(id));
