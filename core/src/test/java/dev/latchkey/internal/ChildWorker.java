@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -34,6 +35,8 @@ public final class ChildWorker {
     static final String RESULT = "RESULT";
     /** Sent to a {@code holdLock} child to make it release the lock and exit. */
     static final String RELEASE = "RELEASE";
+    /** Sent to a {@code readConsistent} child when the writers are done. */
+    static final String STOP = "STOP";
 
     private static final BufferedReader STDIN =
             new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -172,7 +175,7 @@ public final class ChildWorker {
             int afterChecks) {
         warmUp(store);
         awaitGo();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         long revision = -1;
         while (revision < minRevision && System.nanoTime() < deadline) {
             revision = store.find(id).map(Session::revision).orElse(-2L);
@@ -214,20 +217,35 @@ public final class ChildWorker {
 
     /**
      * Reads the session in a tight loop, at least {@code minReads} times and until its revision
-     * reaches {@code finalRevision}; checks every read is one whole state written by
-     * {@link #rewrite}.
+     * reaches {@code finalRevision} or {@value #STOP} comes on stdin; checks every read is one whole
+     * state written by {@link #rewrite}.
      */
     private static void readConsistent(SessionStore store, String id, int minReads,
             int finalRevision) {
         warmUp(store);
         awaitGo();
-        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread stopper = new Thread(() -> {
+            try {
+                for (String line = STDIN.readLine(); line != null && !line.equals(STOP);
+                        line = STDIN.readLine()) {
+                    // wait
+                }
+            } catch (IOException e) {
+                // the parent is gone: stop as well
+            }
+            stop.set(true);
+        }, "stop-listener");
+        stopper.setDaemon(true);
+        stopper.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         int reads = 0;
         int bad = 0;
         String firstBad = "";
         Set<Long> revisions = new HashSet<>();
         long revision = -1;
-        while ((reads < minReads || revision < finalRevision) && System.nanoTime() < deadline) {
+        while ((reads < minReads || revision < finalRevision && !stop.get())
+                && System.nanoTime() < deadline) {
             reads++;
             Optional<Session> found = store.find(id);
             String problem = found.isEmpty() ? "no session" : inconsistency(found.get());

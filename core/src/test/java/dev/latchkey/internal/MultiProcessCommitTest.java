@@ -16,9 +16,11 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * states). Each test starts child JVMs with {@link ChildJvms}, releases them together at a barrier
  * and checks the directory afterwards from this JVM.
  */
+@Timeout(value = 2, unit = TimeUnit.MINUTES) // a broken lock must fail the build, not hang it
 final class MultiProcessCommitTest {
     private static final int PROCESSES = 3;
 
@@ -137,15 +140,17 @@ final class MultiProcessCommitTest {
                     "blob", ChildWorker.blob(0)));
             ChildJvms.Child reader = jvms.start("reader", "readConsistent", dir, id, 3_000,
                     finalRevision);
+            List<ChildJvms.Child> writers = new ArrayList<>();
             for (int i = 1; i <= PROCESSES; i++) {
-                jvms.start("rewriter-" + i, "rewrite", dir, id, i, commits);
+                writers.add(jvms.start("rewriter-" + i, "rewrite", dir, id, i, commits));
             }
             jvms.awaitAllReady();
             jvms.goAll();
-            List<Map<String, String>> results = jvms.awaitAllSucceeded();
-            for (Map<String, String> result : results.subList(1, results.size())) {
+            for (ChildJvms.Child writer : writers) {
+                Map<String, String> result = writer.awaitSuccess(ChildJvms.WORK_TIMEOUT);
                 assertEquals("0", result.get("missing"), "commits that found no session");
             }
+            reader.send(ChildWorker.STOP);
 
             Map<String, String> read = reader.awaitSuccess(ChildJvms.WORK_TIMEOUT);
             assertEquals("0", read.get("bad"), () -> "reads of an empty, partial or mixed state,"
