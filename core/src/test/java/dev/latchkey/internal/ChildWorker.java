@@ -1,0 +1,358 @@
+package dev.latchkey.internal;
+
+import dev.latchkey.LockTimeoutException;
+import dev.latchkey.Session;
+import dev.latchkey.SessionLock;
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The main class of the child JVMs that {@link ChildJvms} starts. Usage:
+ * {@code ChildWorker MODE DIR ID ARGS...}; each mode is a static method below.
+ *
+ * <p>A child opens a store on DIR, warms up (class loading and the first commits take longer than
+ * the contended work), prints {@value #READY}, waits for {@value #GO} on stdin, works, prints
+ * {@code RESULT name value} lines and exits 0. Any exception exits 1 with its stack trace on
+ * stderr. EOF on stdin (the parent died) ends the child.
+ */
+public final class ChildWorker {
+    static final String READY = "READY";
+    static final String GO = "GO";
+    static final String RESULT = "RESULT";
+    /** Sent to a {@code holdLock} child to make it release the lock and exit. */
+    static final String RELEASE = "RELEASE";
+    /** Sent to a {@code readConsistent} child when the writers are done. */
+    static final String STOP = "STOP";
+
+    private static final BufferedReader STDIN =
+            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+
+    private ChildWorker() {
+    }
+
+    /**
+     * Runs one mode.
+     *
+     * @param args mode, directory, session id, mode arguments
+     */
+    public static void main(String[] args) {
+        int status = 0;
+        try (SessionStore store = SessionStore.open(StoreConfig.builder(Path.of(args[1]))
+                .lockTimeout(Duration.ofSeconds(20)).build())) {
+            String id = args[2];
+            switch (args[0]) {
+                case "disjoint" -> disjoint(store, id, intArg(args, 3), intArg(args, 4));
+                case "counter" -> counter(store, id, intArg(args, 3), intArg(args, 4));
+                case "commitUntilGone" -> commitUntilGone(store, id, intArg(args, 3),
+                        intArg(args, 4), intArg(args, 5));
+                case "invalidateWhenBusy" -> invalidateWhenBusy(store, id, intArg(args, 3),
+                        intArg(args, 4));
+                case "rewrite" -> rewrite(store, id, intArg(args, 3), intArg(args, 4));
+                case "readConsistent" -> readConsistent(store, id, intArg(args, 3),
+                        intArg(args, 4));
+                case "holdLock" -> holdLock(store, id);
+                case "tryLock" -> tryLock(store, id, intArg(args, 3));
+                default -> throw new IllegalArgumentException("unknown mode " + args[0]);
+            }
+        } catch (Throwable e) {
+            e.printStackTrace();
+            status = 1;
+        }
+        System.out.flush();
+        System.exit(status);
+    }
+
+    // ---- modes ----
+
+    /** Commit k (k &lt; commits) sets a fresh attribute {@code c<index>-<k>} = k and {@code c<index>-last} = k. */
+    private static void disjoint(SessionStore store, String id, int index, int commits) {
+        warmUp(store);
+        awaitGo();
+        int missing = 0;
+        for (int k = 0; k < commits; k++) {
+            Optional<Session> after = store.commit(id, store.change()
+                    .set("c" + index + "-" + k, k).set("c" + index + "-last", k).build());
+            if (after.isEmpty()) {
+                missing++;
+            }
+        }
+        result("missing", missing);
+    }
+
+    /** Each of {@code threads} threads increments attribute "n" {@code times} times. */
+    private static void counter(SessionStore store, String id, int times, int threads)
+            throws InterruptedException {
+        warmUp(store);
+        awaitGo();
+        AtomicLong missing = new AtomicLong();
+        List<Thread> workers = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < threads; t++) {
+            Thread worker = new Thread(() -> {
+                try {
+                    for (int k = 0; k < times; k++) {
+                        Optional<Session> after = store.update(id, "n",
+                                v -> v == null ? 1 : (Integer) v + 1);
+                        if (after.isEmpty()) {
+                            missing.incrementAndGet();
+                        }
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            workers.add(worker);
+            worker.start();
+        }
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        if (!failures.isEmpty()) {
+            throw new IllegalStateException("a worker thread failed", failures.get(0));
+        }
+        result("missing", missing.get());
+    }
+
+    /**
+     * Commits in a loop until a commit or find says the session is gone, then goes on for
+     * {@code afterGone} more rounds; reports every commit or find that saw the session after that.
+     * Gives up after {@code maxCommits} successful commits.
+     */
+    private static void commitUntilGone(SessionStore store, String id, int index, int afterGone,
+            int maxCommits) {
+        warmUp(store);
+        awaitGo();
+        int commits = 0;
+        int roundsAfterGone = -1; // -1: not yet observed
+        int resurrections = 0;
+        String firstResurrection = "";
+        for (int k = 0; roundsAfterGone < afterGone && commits < maxCommits; k++) {
+            Optional<Session> after = store.commit(id,
+                    store.change().set("c" + index, k).build());
+            if (after.isPresent()) {
+                commits++;
+            }
+            boolean gone = after.isEmpty();
+            if (roundsAfterGone >= 0) {
+                roundsAfterGone++;
+                Optional<Session> found = store.find(id);
+                if (after.isPresent() || found.isPresent()) {
+                    if (resurrections++ == 0) {
+                        firstResurrection = "round " + roundsAfterGone + " after gone: commit "
+                                + after.map(ChildWorker::describe).orElse("empty") + ", find "
+                                + found.map(ChildWorker::describe).orElse("empty");
+                    }
+                }
+            } else if (gone) {
+                roundsAfterGone = 0;
+            }
+        }
+        result("commits", commits);
+        result("observedGone", roundsAfterGone >= 0);
+        result("resurrections", resurrections);
+        result("firstResurrection", firstResurrection);
+    }
+
+    /**
+     * Waits until the session's revision reaches {@code minRevision} (the others are busy
+     * committing), invalidates it, then checks with {@code afterChecks} finds that it stays gone.
+     */
+    private static void invalidateWhenBusy(SessionStore store, String id, int minRevision,
+            int afterChecks) {
+        warmUp(store);
+        awaitGo();
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        long revision = -1;
+        while (revision < minRevision && System.nanoTime() < deadline) {
+            revision = store.find(id).map(Session::revision).orElse(-2L);
+            if (revision == -2L) {
+                throw new IllegalStateException("the session vanished before it was invalidated");
+            }
+        }
+        result("revisionAtInvalidate", revision);
+        result("invalidated", store.invalidate(id));
+        int resurrections = 0;
+        for (int i = 0; i < afterChecks; i++) {
+            if (store.find(id).isPresent()) {
+                resurrections++;
+            }
+            Thread.yield();
+        }
+        result("resurrections", resurrections);
+    }
+
+    /** Commit k writes a=b=c=v and blob=blob(v), v = index * 1,000,000 + k. */
+    private static void rewrite(SessionStore store, String id, int index, int commits) {
+        warmUp(store);
+        awaitGo();
+        int missing = 0;
+        for (int k = 0; k < commits; k++) {
+            int v = index * 1_000_000 + k;
+            if (store.commit(id, store.change().set("a", v).set("b", v).set("c", v)
+                    .set("blob", blob(v)).build()).isEmpty()) {
+                missing++;
+            }
+        }
+        result("missing", missing);
+    }
+
+    /** The blob that goes with value v: its length and letter both depend on v. */
+    static String blob(int v) {
+        return String.valueOf((char) ('a' + v % 26)).repeat(1 + (v * 7919 & 0x7fffffff) % 6000);
+    }
+
+    /**
+     * Reads the session in a tight loop, at least {@code minReads} times and until its revision
+     * reaches {@code finalRevision} or {@value #STOP} comes on stdin; checks every read is one whole
+     * state written by {@link #rewrite}.
+     */
+    private static void readConsistent(SessionStore store, String id, int minReads,
+            int finalRevision) {
+        warmUp(store);
+        awaitGo();
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread stopper = new Thread(() -> {
+            try {
+                for (String line = STDIN.readLine(); line != null && !line.equals(STOP);
+                        line = STDIN.readLine()) {
+                    // wait
+                }
+            } catch (IOException e) {
+                // the parent is gone: stop as well
+            }
+            stop.set(true);
+        }, "stop-listener");
+        stopper.setDaemon(true);
+        stopper.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        int reads = 0;
+        int bad = 0;
+        String firstBad = "";
+        Set<Long> revisions = new HashSet<>();
+        long revision = -1;
+        while ((reads < minReads || revision < finalRevision && !stop.get())
+                && System.nanoTime() < deadline) {
+            reads++;
+            Optional<Session> found = store.find(id);
+            String problem = found.isEmpty() ? "no session" : inconsistency(found.get());
+            if (problem != null) {
+                if (bad++ == 0) {
+                    firstBad = "read " + reads + ": " + problem;
+                }
+                continue;
+            }
+            revision = found.get().revision();
+            revisions.add(revision);
+        }
+        result("reads", reads);
+        result("bad", bad);
+        result("firstBad", firstBad);
+        result("distinctRevisions", revisions.size());
+        result("lastRevision", revision);
+    }
+
+    private static String inconsistency(Session s) {
+        Map<String, Object> attributes = s.attributes();
+        if (!attributes.keySet().equals(Set.of("a", "b", "c", "blob"))) {
+            return "attributes " + attributes.keySet() + " at revision " + s.revision();
+        }
+        Object a = attributes.get("a");
+        if (!(a instanceof Integer) || !a.equals(attributes.get("b"))
+                || !a.equals(attributes.get("c"))) {
+            return "mixed a=" + a + " b=" + attributes.get("b") + " c=" + attributes.get("c")
+                    + " at revision " + s.revision();
+        }
+        if (!blob((Integer) a).equals(attributes.get("blob"))) {
+            return "blob of another state beside a=" + a + " at revision " + s.revision();
+        }
+        return null;
+    }
+
+    /** Takes the lock, prints READY, and holds it until RELEASE or EOF on stdin. */
+    private static void holdLock(SessionStore store, String id) throws IOException {
+        try (SessionLock lock = store.lock(id)) {
+            lock.session(); // touch it under the lock, as a unit of work would
+            ready();
+            for (String line = STDIN.readLine(); line != null && !line.equals(RELEASE);
+                    line = STDIN.readLine()) {
+                // keep holding
+            }
+        }
+        result("released", true);
+    }
+
+    /** After GO, tries to lock within {@code timeoutMillis}; reports ACQUIRED or TIMEOUT. */
+    private static void tryLock(SessionStore store, String id, int timeoutMillis) {
+        store.find(id);
+        ready();
+        awaitGo();
+        long start = System.nanoTime();
+        String outcome;
+        try (SessionLock lock = store.lock(id, Duration.ofMillis(timeoutMillis))) {
+            outcome = lock.session().isPresent() ? "ACQUIRED" : "ACQUIRED_NO_SESSION";
+        } catch (LockTimeoutException e) {
+            outcome = "TIMEOUT";
+        }
+        result("outcome", outcome);
+        result("millis", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    // ---- plumbing ----
+
+    /** Loads and compiles the commit and read paths on a scratch session, then prints READY. */
+    private static void warmUp(SessionStore store) {
+        Session scratch = store.create(store.change().set("warm", 0).build());
+        for (int i = 0; i < 30; i++) {
+            store.commit(scratch.id(), store.change().set("warm", i).build());
+            store.update(scratch.id(), "warm", v -> v);
+            store.find(scratch.id());
+        }
+        store.invalidate(scratch.id());
+        ready();
+    }
+
+    private static void ready() {
+        System.out.println(READY);
+        System.out.flush();
+    }
+
+    private static void awaitGo() {
+        try {
+            for (String line = STDIN.readLine(); line != null; line = STDIN.readLine()) {
+                if (line.equals(GO)) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        throw new IllegalStateException("stdin closed before GO: the parent is gone");
+    }
+
+    private static void result(String name, Object value) {
+        System.out.println(RESULT + " " + name + " " + value);
+        System.out.flush();
+    }
+
+    private static String describe(Session s) {
+        return "revision " + s.revision() + " " + s.attributeNames();
+    }
+
+    private static int intArg(String[] args, int index) {
+        return Integer.parseInt(args[index]);
+    }
+}
