@@ -56,8 +56,9 @@ public interface Session {
     Optional<Instant> expiryTime();
 
     /**
-     * Returns a number that grows with every commit of this session. Two snapshots of one session
-     * with the same revision have the same content.
+     * Returns a number that grows with every commit that changes this session (a commit of an
+     * empty change writes nothing). Two snapshots of one session with the same revision have the
+     * same content.
      *
      * @return the revision, 0 for a session that was never changed after its creation
      */

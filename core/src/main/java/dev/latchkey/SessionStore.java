@@ -22,7 +22,9 @@ import java.util.function.UnaryOperator;
  * {@link #changeId}, {@link #lock}) take it, re-read the session from disk, apply their change and
  * publish the new state atomically before releasing it. Readers ({@link #find}) take no lock: a
  * published file is never modified in place, so a reader sees one whole state, never a partial or
- * mixed one. Every operation is linearizable with respect to every other, in any process.
+ * mixed one, and a shared-memory sequence per lock stripe tells a reader that found no file
+ * whether a publish was under way. Every operation is linearizable with respect to every other,
+ * in any process.
  *
  * <ul>
  *   <li>Two commits that change different attributes of one session both keep their changes: a
@@ -41,7 +43,8 @@ import java.util.function.UnaryOperator;
  *
  * <p>Thread-safety: implementations are thread-safe. Blocking: writers block up to the configured
  * {@linkplain StoreConfig#lockTimeout() lock timeout} for the session's lock and then throw
- * {@link LockTimeoutException}; readers do not block on locks.
+ * {@link LockTimeoutException}; readers do not wait for locks (see {@link #find} for two rare
+ * exceptions).
  */
 public interface SessionStore extends AutoCloseable {
 
@@ -91,11 +94,16 @@ public interface SessionStore extends AutoCloseable {
     Session create(SessionChange initial);
 
     /**
-     * Reads a session. Takes no lock and never blocks on one.
+     * Reads a session without waiting for its lock, also when the answer is "no session" and
+     * another thread or process holds the lock. Two rare cases read under the lock instead: a
+     * damaged file (which is then moved aside) and a stripe whose publish was cut short by a
+     * process that died; then the call may wait up to the lock timeout.
      *
      * @param id the session id, possibly from an untrusted source
      * @return the session as last published, or empty if it is missing, expired, malformed or
      *     damaged (a damaged file is moved aside and logged at WARN)
+     * @throws LockTimeoutException only in the two rare cases above, if the lock stays busy for
+     *     the whole lock timeout
      * @throws StoreException if the file system fails
      * @throws IllegalStateException if the store is closed
      * @throws NullPointerException if id is null

@@ -185,8 +185,9 @@ public final class StoreConfig {
          *
          * @param types concrete classes with a Jackson-compatible shape (records, beans, enums)
          * @return this builder
-         * @throws IllegalArgumentException if a class is an interface, abstract, primitive, array or
-         *     anonymous or local class
+         * @throws IllegalArgumentException if a class is an interface, abstract, primitive, array,
+         *     anonymous or local class, or a class of the JDK (JSON-native values need no allowing;
+         *     other JDK classes are not safe to build from a file)
          * @throws IllegalStateException if allowed types were set already
          * @throws NullPointerException if types or an element is null
          */
@@ -202,6 +203,11 @@ public final class StoreConfig {
                                 && !type.isEnum())) {
                     throw new IllegalArgumentException("allowTypes takes concrete named classes;"
                             + " " + type.getName() + " is not one");
+                }
+                if (isJdkPackage(type.getPackageName())) {
+                    throw new IllegalArgumentException("allowTypes refuses JDK class "
+                            + type.getName() + "; strings, numbers, booleans, lists and maps are"
+                            + " stored without allowing them, other JDK types are not storable");
                 }
                 set.add(type);
             }
@@ -230,11 +236,9 @@ public final class StoreConfig {
                 if (!JAVA_NAME.matcher(name).matches()) {
                     throw new IllegalArgumentException("not a package name: '" + name + "'");
                 }
-                for (String banned : List.of("java.", "javax.", "jdk.", "sun.", "com.sun.")) {
-                    if ((name + ".").startsWith(banned)) {
-                        throw new IllegalArgumentException("allowPackages refuses JDK package '"
-                                + name + "'; allow the exact classes with allowTypes instead");
-                    }
+                if (isJdkPackage(name)) {
+                    throw new IllegalArgumentException("allowPackages refuses JDK package '"
+                            + name + "'; allow your own classes with allowTypes instead");
                 }
                 list.add(name);
             }
@@ -265,6 +269,15 @@ public final class StoreConfig {
          */
         public StoreConfig build() {
             return new StoreConfig(this);
+        }
+
+        private static boolean isJdkPackage(String packageName) {
+            for (String jdk : List.of("java.", "javax.", "jdk.", "sun.", "com.sun.")) {
+                if ((packageName + ".").startsWith(jdk)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private static void requireUnset(Object current, String setting) {

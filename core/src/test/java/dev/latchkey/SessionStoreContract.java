@@ -374,13 +374,23 @@ public abstract class SessionStoreContract {
     void commit_everyCommit_growsRevision() {
         String id = store.create().id();
         long previous = 0;
-        for (SessionChange c : List.of(set("a", 1), store.change().build(),
-                store.change().touch().build(), store.change().remove("a").build())) {
+        for (SessionChange c : List.of(set("a", 1), store.change().touch().build(),
+                store.change().remove("a").build())) {
             long revision = store.commit(id, c).orElseThrow().revision();
             assertTrue(revision > previous, revision + " after " + previous);
             assertEquals(revision, store.find(id).orElseThrow().revision());
             previous = revision;
         }
+    }
+
+    @Test
+    void commit_emptyChange_writesNothingAndReturnsCurrentState() {
+        String id = store.create(set("a", 1)).id();
+        Session before = store.find(id).orElseThrow();
+        Session after = store.commit(id, store.change().build()).orElseThrow();
+        assertEquals(before.revision(), after.revision());
+        assertEquals(before.attributes(), after.attributes());
+        assertEquals(before.revision(), store.find(id).orElseThrow().revision());
     }
 
     @Test

@@ -102,6 +102,10 @@ final class StoreModelPropertiesTest {
 
     /** A change as built through {@link SessionChange.Builder}; interval may be null. */
     record Change(List<Edit> edits, boolean touch, Duration interval) {
+        boolean isEmpty() {
+            return edits.isEmpty() && !touch && interval == null;
+        }
+
         SessionChange build(SessionStore store) {
             SessionChange.Builder builder = store.change();
             for (Edit edit : edits) {
@@ -464,7 +468,7 @@ final class StoreModelPropertiesTest {
 
         private ModelSession modelCommit(String id, Change change) {
             ModelSession session = model.live(id, now());
-            if (session != null) {
+            if (session != null && !change.isEmpty()) { // an empty change writes nothing
                 session.apply(change, now());
             }
             return session;

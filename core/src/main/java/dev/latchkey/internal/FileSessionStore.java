@@ -287,6 +287,9 @@ public final class FileSessionStore implements SessionStore {
         if (current.record == null) {
             return Optional.empty();
         }
+        if (change.isEmpty()) {
+            return Optional.of(snapshot(current.record)); // nothing to write
+        }
         SessionRecord next = current.record.apply(change, now());
         files.publish(current, next, held);
         return Optional.of(snapshot(next));

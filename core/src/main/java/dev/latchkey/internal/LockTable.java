@@ -40,9 +40,11 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>Closing any channel of a file drops all of this process's locks on it: the table opens
  *       the lock file exactly once and closes it only when the last store and the last held lock
  *       are gone; nothing else in Latchkey opens the lock file.</li>
- *   <li>{@code FileChannel} is interruptible: an interrupt during {@code tryLock} closes it, and
- *       with it every lock the JVM holds. The table uses an {@link AsynchronousFileChannel},
- *       whose {@code tryLock} and {@code release} are not interruptible.</li>
+ *   <li>{@code FileChannel} is an interruptible channel: an interrupt during a blocking
+ *       {@code lock()}, a read, a write or {@code size()} closes it, and with it every lock the
+ *       JVM holds on the file. The table uses an {@link AsynchronousFileChannel}, which no
+ *       interrupt closes, so no operation on the lock file, now or later, can drop the JVM's
+ *       locks by accident.</li>
  *   <li>A lock on a file that is renamed over or deleted no longer guards its path: the lock file
  *       is never replaced or removed, and session files are not locked at all.</li>
  *   <li>The lock file does not grow: 65,536 one-byte ranges of an empty file (POSIX locks may
@@ -182,12 +184,19 @@ final class LockTable {
         boolean acquired = false;
         try {
             if (!semaphore.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                if (owner(stripe) == Thread.currentThread()) {
+                    throw new LockTimeoutException("lock of " + what + " is held by this very"
+                            + " thread, through a SessionLock it has not closed (the lock is not"
+                            + " reentrant: use that handle for the session, or close it first)",
+                            timeout);
+                }
                 throw new LockTimeoutException("lock of " + what + " is held by another thread of"
                         + " this JVM", timeout);
             }
             try {
                 FileLock lock = pollOsLock(stripe, deadline, timeout, what);
                 retain();
+                local.get(stripe).owner = Thread.currentThread();
                 acquired = true;
                 return new Held(stripe, lock, semaphore);
             } finally {
@@ -215,6 +224,12 @@ final class LockTable {
         return local.compute(stripe, (k, e) -> e == null ? new Stripe() : e.join()).semaphore;
     }
 
+    /** The thread that acquired a stripe (for messages only: a handle may move to another). */
+    private Thread owner(int stripe) {
+        Stripe entry = local.get(stripe);
+        return entry == null ? null : entry.owner;
+    }
+
     private void leave(int stripe) {
         local.computeIfPresent(stripe, (k, e) -> --e.users == 0 ? null : e);
     }
@@ -223,6 +238,7 @@ final class LockTable {
     private static final class Stripe {
         final Semaphore semaphore = new Semaphore(1);
         int users = 1;
+        volatile Thread owner;
 
         Stripe join() {
             users++;
@@ -313,6 +329,7 @@ final class LockTable {
                 org.slf4j.LoggerFactory.getLogger(LockTable.class)
                         .error("cannot release stripe {} of {}", stripe, file, e);
             } finally {
+                local.get(stripe).owner = null;
                 semaphore.release();
                 leave(stripe);
                 LockTable.this.release();
