@@ -162,10 +162,11 @@ public interface SessionStore extends AutoCloseable {
      * Acquires a session's lock for a whole unit of work, waiting up to the given timeout.
      *
      * @param id the session id
-     * @param timeout how long to wait; zero means try once
+     * @param timeout how long to wait; zero means try once; at most
+     *     {@link StoreConfig#MAX_LOCK_TIMEOUT}
      * @return the held lock; close it to release
      * @throws LockTimeoutException if the lock was not had within the timeout
-     * @throws IllegalArgumentException if the timeout is negative
+     * @throws IllegalArgumentException if the timeout is negative or over a day
      * @throws IllegalStateException if the store is closed
      */
     SessionLock lock(String id, Duration timeout);

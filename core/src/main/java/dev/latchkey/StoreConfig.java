@@ -24,6 +24,9 @@ public final class StoreConfig {
     /** The lock timeout when none is set: 10 seconds. */
     public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
 
+    /** The longest lock timeout accepted: one day. */
+    public static final Duration MAX_LOCK_TIMEOUT = Duration.ofDays(1);
+
     /** The max-inactive interval of new sessions when none is set: 30 minutes. */
     public static final Duration DEFAULT_MAX_INACTIVE_INTERVAL = Duration.ofMinutes(30);
 
@@ -145,17 +148,19 @@ public final class StoreConfig {
          * Sets how long a writer waits for a session's lock. Default
          * {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
          *
-         * @param timeout a positive duration
+         * @param timeout a positive duration, at most {@link StoreConfig#MAX_LOCK_TIMEOUT}
          * @return this builder
-         * @throws IllegalArgumentException if the timeout is zero or negative
+         * @throws IllegalArgumentException if the timeout is zero, negative or over a day
          * @throws IllegalStateException if the lock timeout was set already
          * @throws NullPointerException if timeout is null
          */
         public Builder lockTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             requireUnset(lockTimeout, "lockTimeout");
-            if (timeout.isZero() || timeout.isNegative()) {
-                throw new IllegalArgumentException("lockTimeout must be positive, was " + timeout);
+            if (timeout.isZero() || timeout.isNegative()
+                    || timeout.compareTo(MAX_LOCK_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("lockTimeout must be positive and at most "
+                        + MAX_LOCK_TIMEOUT + ", was " + timeout);
             }
             this.lockTimeout = timeout;
             return this;

@@ -215,8 +215,9 @@ public final class FileSessionStore implements SessionStore {
     public SessionLock lock(String id, Duration timeout) {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(timeout, "timeout");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        if (timeout.isNegative() || timeout.compareTo(StoreConfig.MAX_LOCK_TIMEOUT) > 0) {
+            throw new IllegalArgumentException("timeout must be between zero and "
+                    + StoreConfig.MAX_LOCK_TIMEOUT + ", was " + timeout);
         }
         requireOpen();
         // a malformed id names no session: its handle guards nothing and finds nothing

@@ -148,13 +148,27 @@ final class LockTable {
         }
     }
 
+    /**
+     * For tests: the references of this JVM's table for a lock file, 0 if none is registered.
+     */
+    static int referencesOf(Path lockFile) {
+        synchronized (OPEN) {
+            try {
+                LockTable table = OPEN.get(lockFile.toRealPath());
+                return table == null ? 0 : table.references;
+            } catch (IOException e) {
+                return 0;
+            }
+        }
+    }
+
     /** Drops one reference; the last one closes the lock file. */
     void release() {
         synchronized (OPEN) {
             if (--references > 0) {
                 return;
             }
-            OPEN.remove(file);
+            OPEN.remove(file, this);
             try {
                 channel.close();
             } catch (IOException e) {
@@ -163,8 +177,19 @@ final class LockTable {
         }
     }
 
+    /**
+     * Takes a reference for a held stripe, before the channel is used. A table whose last
+     * reference is gone is closed and unregistered for good: it is never revived (a stale table
+     * whose later release unregistered a newer one would let a second channel be opened and
+     * closed on the lock file, dropping every lock of the JVM).
+     *
+     * @throws IllegalStateException if the table is closed: every store that used it is closed
+     */
     private void retain() {
         synchronized (OPEN) {
+            if (references == 0) {
+                throw new IllegalStateException("the session store is closed");
+            }
             references++;
         }
     }
@@ -180,6 +205,7 @@ final class LockTable {
      */
     Held acquire(int stripe, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        retain();
         Semaphore semaphore = enter(stripe);
         boolean acquired = false;
         try {
@@ -195,7 +221,6 @@ final class LockTable {
             }
             try {
                 FileLock lock = pollOsLock(stripe, deadline, timeout, what);
-                retain();
                 local.get(stripe).owner = Thread.currentThread();
                 acquired = true;
                 return new Held(stripe, lock, semaphore);
@@ -211,6 +236,7 @@ final class LockTable {
         } finally {
             if (!acquired) {
                 leave(stripe);
+                release();
             }
         }
     }

@@ -6,6 +6,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -26,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>The current state of session ID is file {@code ID}; while a commit publishes, the previous
  * state sits in {@code ID.old}. A commit, holding the lock:
  * <ol>
- *   <li>writes the new state to {@code ID.tmp} (a name only the lock holder uses);</li>
+ *   <li>writes the new state to {@code ID.tmp}, a name only the lock holder uses, as a new file
+ *       (anything left there by a crash, or planted, is removed first, never written through);</li>
  *   <li>renames {@code ID} to {@code ID.old} (a fresh name: no data flush is forced);</li>
  *   <li>renames {@code ID.tmp} to {@code ID} (a fresh name again);</li>
  *   <li>unlinks {@code ID.old}.</li>
@@ -38,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * file once published is never written again, so a reader that opened it reads it whole.
  * A crash between any two steps leaves a state the rule reads correctly; the next lock holder
  * removes the leftovers: an {@code ID.old} beside an {@code ID} is stale, an {@code ID.tmp} is
- * garbage (it is truncated and rewritten). Removal deletes {@code ID.old} before {@code ID}, so
+ * garbage (it is removed and written anew). Removal deletes {@code ID.old} before {@code ID}, so
  * a crash in between cannot bring back an older state.
  *
  * <p>A reader without the lock tries {@code ID}, then {@code ID.old}. Finding neither is certain
@@ -51,8 +54,7 @@ import org.slf4j.LoggerFactory;
 final class SessionFiles {
     private static final Logger LOG = LoggerFactory.getLogger(SessionFiles.class);
     private static final Set<java.nio.file.OpenOption> WRITE_TEMP = Set.of(
-            StandardOpenOption.WRITE, StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+            StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW, LinkOption.NOFOLLOW_LINKS);
 
     /** Larger files are damaged (or hostile): sessions are small. */
     static final long MAX_FILE_BYTES = 16L << 20;
@@ -184,6 +186,11 @@ final class SessionFiles {
         deleteIfExists(layout.temp(id));
     }
 
+    /**
+     * Writes the temp file as a new file ({@code O_CREAT|O_EXCL}, which follows no link). Whatever
+     * stands at the temp name (a crash's leftover, or something planted: a link, a hard link to
+     * another file, a FIFO, a directory) is removed first and never written through.
+     */
     private void writeTemp(Path temp, byte[] bytes) {
         for (int attempt = 0; ; attempt++) {
             try (SeekableByteChannel out = Files.newByteChannel(temp, WRITE_TEMP, fileMode)) {
@@ -197,15 +204,12 @@ final class SessionFiles {
                     throw storeException("cannot write session file", temp, e);
                 }
                 createDirectory(temp.getParent());
-            } catch (IOException e) {
-                // a symbolic link or a directory planted at our temp name: remove it, once (a
-                // link refused by NOFOLLOW_LINKS is a plain IOException, not a FileSystemException)
-                if (attempt == 0 && (Files.isSymbolicLink(temp)
-                        || Files.isDirectory(temp, LinkOption.NOFOLLOW_LINKS))) {
-                    LOG.warn("removing {}: not a regular file", temp);
-                    deleteIfExists(temp);
-                    continue;
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 3) {
+                    throw storeException("cannot write session file", temp, e);
                 }
+                removeLeftover(temp);
+            } catch (IOException e) {
                 StoreException failure = storeException("cannot write session file", temp, e);
                 try {
                     Files.deleteIfExists(temp);
@@ -214,6 +218,19 @@ final class SessionFiles {
                 }
                 throw failure;
             }
+        }
+    }
+
+    private void removeLeftover(Path temp) {
+        if (!Files.isRegularFile(temp, LinkOption.NOFOLLOW_LINKS)) {
+            LOG.warn("removing {}: not a regular file", temp);
+        }
+        try {
+            Files.deleteIfExists(temp);
+        } catch (DirectoryNotEmptyException e) {
+            quarantine(temp, "directory at the temp name");
+        } catch (IOException e) {
+            throw storeException("cannot remove a leftover temp file", temp, e);
         }
     }
 

@@ -101,7 +101,15 @@ final class ValueCodec {
             throw new IllegalArgumentException("attribute '" + name + "': Jackson cannot write "
                     + type.getName() + " as JSON: " + e.getMessage(), e);
         }
-        return asReadBack(name, type, node);
+        ObjectNode read = asReadBack(name, type, node);
+        try {
+            mapper.treeToValue(read.get("v"), type); // a value that would not read back is lost
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("attribute '" + name + "': a " + type.getName()
+                    + " written as JSON cannot be read back by Jackson (give it a constructor"
+                    + " Jackson can use, e.g. a record, or @JsonCreator): " + e.getMessage(), e);
+        }
+        return read;
     }
 
     /**

@@ -9,6 +9,7 @@ import dev.latchkey.MutableClock;
 import dev.latchkey.Session;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
+import dev.latchkey.testtypes.NoCreator;
 import dev.latchkey.testtypes.Price;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ final class LimitsTest {
     void open() {
         clock = MutableClock.atFixedStart();
         store = SessionStore.open(StoreConfig.builder(temp.resolve("store")).clock(clock)
-                .allowTypes(Price.class).build());
+                .allowTypes(Price.class, NoCreator.class).build());
     }
 
     @AfterEach
@@ -96,5 +97,25 @@ final class LimitsTest {
         Session session = store.create(store.change().set("price", price).build());
         assertEquals(price, store.find(session.id()).orElseThrow().attribute("price"));
         assertEquals(price, session.attribute("price"));
+    }
+
+    @Test
+    void set_allowedValueJacksonCannotReadBack_isRefusedAtOnce() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> store.change().set("user", new NoCreator("alice")));
+        assertTrue(e.getMessage().contains("'user'") && e.getMessage().contains("read back"),
+                e.getMessage());
+    }
+
+    @Test
+    void lockTimeout_overADay_isRefused() {
+        Session session = store.create();
+        assertThrows(IllegalArgumentException.class,
+                () -> store.lock(session.id(), Duration.ofDays(365_000)));
+        assertThrows(IllegalArgumentException.class, () -> StoreConfig.builder(temp)
+                .lockTimeout(Duration.ofMillis(Long.MAX_VALUE)));
+        try (var lock = store.lock(session.id(), StoreConfig.MAX_LOCK_TIMEOUT)) {
+            assertTrue(lock.session().isPresent());
+        }
     }
 }
