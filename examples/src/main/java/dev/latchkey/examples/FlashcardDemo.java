@@ -122,23 +122,27 @@ public final class FlashcardDemo {
 
     static void report(List<Run> runs, PrintStream out) {
         out.println();
-        out.printf(Locale.ROOT, "%-9s %-9s %7s %5s %8s %-17s %6s %7s %7s %6s %6s %6s %6s%n",
+        out.printf(Locale.ROOT, "%-9s %-9s %7s %5s %8s %-17s %6s %7s %7s %7s %6s %6s %6s %6s%n",
                 "store", "mode", "workers", "users", "requests", "per worker", "req/s", "p50 ms",
-                "p99 ms", "lost", "cross", "wrong", "errors");
+                "p99 ms", "updates", "lost", "cross", "wrong", "errors");
         for (Run r : runs) {
             LoadDriver.Outcome o = r.outcome();
-            out.printf(Locale.ROOT, "%-9s %-9s %7d %5d %8d %-17s %6.0f %7.1f %7.1f %6d %6d %6d %6d%n",
+            out.printf(Locale.ROOT,
+                    "%-9s %-9s %7d %5d %8d %-17s %6.0f %7.1f %7.1f %7d %6d %6d %6d %6d%n",
                     r.store(), r.mode(), r.workers(), r.users(), o.requests(),
                     LongStream.of(o.perWorker()).mapToObj(Long::toString)
                             .collect(Collectors.joining("/")),
-                    o.requests() / o.seconds(), o.p50Millis(), o.p99Millis(), o.lostUpdates(),
+                    o.requests() / o.seconds(), o.p50Millis(), o.p99Millis(),
+                    o.acknowledgedUpdates(), o.lostUpdates(),
                     o.crossUserWrites(), o.wrongUserResponses(), o.errors());
         }
         out.println();
-        out.println("lost: acknowledged updates missing at the end (session counters 'cards added'"
-                + " and 'deck changes', plus acknowledged cards not in their owner's database);"
-                + " cross: cards in another user's database; wrong: responses for another user;"
-                + " errors: failed requests (e.g. a session found unreadable).");
+        out.println("updates: session updates the app acknowledged (card added, deck changed);"
+                + " lost: of those, missing at the end (session counters below what was"
+                + " acknowledged, or an acknowledged card not in its owner's database);");
+        out.println("cross: cards in another user's database; wrong: responses that carried"
+                + " another user; errors: failed requests (e.g. 401: the session file was found"
+                + " unreadable).");
         for (Run r : runs) {
             LoadDriver.Outcome o = r.outcome();
             if (o.countersAboveAcknowledged() > 0) {

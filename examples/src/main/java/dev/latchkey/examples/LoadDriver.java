@@ -44,7 +44,8 @@ final class LoadDriver {
     private static final Pattern RID = Pattern.compile("u(\\d+)-\\d+");
 
     /** What one run measured and found. */
-    record Outcome(long requests, long[] perWorker, double seconds, double p50Millis,
+    record Outcome(long requests, long[] perWorker, double seconds, long acknowledgedUpdates,
+            double p50Millis,
             double p99Millis, long lostCounterUpdates, long missingCards, long crossUserWrites,
             long wrongUserResponses, long errors, long countersAboveAcknowledged,
             List<String> errorSamples) {
@@ -105,6 +106,8 @@ final class LoadDriver {
                 }
                 all.add(user);
             }
+            long requestsBefore = requests.sum();
+            long[] perWorkerBefore = perWorkerNow();
             long start = System.nanoTime();
             long deadline = start + duration.toNanos();
             List<Thread> browsers = new ArrayList<>();
@@ -120,9 +123,13 @@ final class LoadDriver {
                 t.join();
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            long loadRequests = requests.sum();
+            long loadRequests = requests.sum() - requestsBefore;
+            long[] perWorkerLoad = perWorkerNow();
+            for (int w = 0; w < workers; w++) {
+                perWorkerLoad[w] -= perWorkerBefore[w];
+            }
             long[] sortedNanos = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-            return check(all, databases, loadRequests, seconds, sortedNanos);
+            return check(all, databases, loadRequests, perWorkerLoad, seconds, sortedNanos);
         } finally {
             clientExecutor.shutdownNow();
         }
@@ -219,8 +226,17 @@ final class LoadDriver {
         return null;
     }
 
-    private Outcome check(List<User> users, Path databases, long loadRequests, double seconds,
-            long[] sortedNanos) throws IOException, SQLException {
+    private long[] perWorkerNow() {
+        long[] now = new long[workers];
+        for (int w = 0; w < workers; w++) {
+            now[w] = perWorker.get(w);
+        }
+        return now;
+    }
+
+    /** Compares the driver's record with the sessions (through the app) and the databases. */
+    private Outcome check(List<User> users, Path databases, long loadRequests, long[] perWorkerLoad,
+            double seconds, long[] sortedNanos) throws IOException, SQLException {
         long lost = 0;
         long above = 0;
         for (User user : users) {
@@ -270,11 +286,11 @@ final class LoadDriver {
                 missing += Math.max(0, e.getValue() - found.getOrDefault(e.getKey(), 0));
             }
         }
-        long[] per = new long[workers];
-        for (int w = 0; w < workers; w++) {
-            per[w] = perWorker.get(w);
+        long acknowledged = 0;
+        for (User user : users) {
+            acknowledged += user.acknowledgedAdds.get() + user.acknowledgedDeckChanges.get();
         }
-        return new Outcome(loadRequests, per, seconds, percentile(sortedNanos, 0.50),
+        return new Outcome(loadRequests, perWorkerLoad, seconds, acknowledged, percentile(sortedNanos, 0.50),
                 percentile(sortedNanos, 0.99), lost, missing, cross, wrongUser.sum(),
                 errors.sum(), above, List.copyOf(errorSamples));
     }
