@@ -105,7 +105,8 @@ public final class FlashcardDemo {
      */
     static Run run(Options options, String store, Path dir)
             throws IOException, InterruptedException, SQLException {
-        Path sessions = dir.resolve("sessions");
+        // Latchkey keeps its files under DIR/sessions/ itself (plus latchkey.lock, quarantine/)
+        Path sessions = store.equals("latchkey") ? dir : dir.resolve("sessions");
         Path databases = dir.resolve("databases");
         new UserDatabases(databases).create(options.users());
         String mode = store.equals("latchkey") ? options.mode() : "-";
