@@ -3,7 +3,6 @@ package dev.latchkey.examples;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -25,17 +24,22 @@ final class NaiveFileStore {
         this.directory = directory;
     }
 
-    /** Reads a whole session; throws if the file is half-written. */
+    /** Reads a whole session; throws if the file is missing or half-written. */
     Map<String, Object> load(String id) throws IOException {
-        return mapper.readValue(directory.resolve(id + ".json").toFile(), MAP);
+        return mapper.readValue(file(id).toFile(), MAP);
     }
 
     /** Writes a whole session in place (truncate, then write). */
-    void save(String id, Map<String, Object> session) {
-        try {
-            Files.write(directory.resolve(id + ".json"), mapper.writeValueAsBytes(session));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    void save(String id, Map<String, Object> session) throws IOException {
+        Files.write(file(id), mapper.writeValueAsBytes(session));
+    }
+
+    /** Deletes a session's file, if any. */
+    void delete(String id) throws IOException {
+        Files.deleteIfExists(file(id));
+    }
+
+    private Path file(String id) {
+        return directory.resolve(id + ".json");
     }
 }
