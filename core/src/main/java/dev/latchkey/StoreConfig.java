@@ -40,6 +40,7 @@ public final class StoreConfig {
     private final Set<Class<?>> allowedTypes;
     private final List<String> allowedPackages;
     private final Clock clock;
+    private final Durability durability;
 
     private StoreConfig(Builder b) {
         this.directory = b.directory;
@@ -50,6 +51,7 @@ public final class StoreConfig {
                 : Collections.unmodifiableSet(new LinkedHashSet<>(b.allowedTypes));
         this.allowedPackages = b.allowedPackages == null ? List.of() : List.copyOf(b.allowedPackages);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+        this.durability = b.durability == null ? Durability.BUFFERED : b.durability;
     }
 
     /**
@@ -119,9 +121,19 @@ public final class StoreConfig {
         return clock;
     }
 
+    /**
+     * Returns what a commit makes sure of before it returns.
+     *
+     * @return the durability, {@link Durability#BUFFERED} unless set
+     */
+    public Durability durability() {
+        return durability;
+    }
+
     @Override
     public String toString() {
-        return "StoreConfig[directory=" + directory + ", lockTimeout=" + lockTimeout
+        return "StoreConfig[directory=" + directory + ", durability=" + durability
+                + ", lockTimeout=" + lockTimeout
                 + ", defaultMaxInactiveInterval=" + defaultMaxInactiveInterval
                 + ", allowedTypes=" + allowedTypes + ", allowedPackages=" + allowedPackages
                 + ", clock=" + clock + "]";
@@ -139,6 +151,7 @@ public final class StoreConfig {
         private Set<Class<?>> allowedTypes;
         private List<String> allowedPackages;
         private Clock clock;
+        private Durability durability;
 
         private Builder(Path directory) {
             this.directory = directory.toAbsolutePath().normalize();
@@ -264,6 +277,22 @@ public final class StoreConfig {
             Objects.requireNonNull(clock, "clock");
             requireUnset(this.clock, "clock");
             this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Sets what a commit makes sure of before it returns. Default {@link Durability#BUFFERED}.
+         * Processes that share a directory may differ here: each commit follows its own store.
+         *
+         * @param durability the durability
+         * @return this builder
+         * @throws IllegalStateException if the durability was set already
+         * @throws NullPointerException if durability is null
+         */
+        public Builder durability(Durability durability) {
+            Objects.requireNonNull(durability, "durability");
+            requireUnset(this.durability, "durability");
+            this.durability = durability;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.Durability;
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
 import dev.latchkey.SessionLock;
@@ -59,7 +60,8 @@ public final class FileSessionStore implements SessionStore {
         Layout layout = new Layout(config.directory());
         prepareDirectory(layout);
         ValueCodec codec = new ValueCodec(config);
-        SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper()));
+        SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper()),
+                config.durability() == Durability.SYNCED);
         LockTable locks = LockTable.open(layout.lockFile());
         LOG.debug("opened session store in {}", layout.root());
         return new FileSessionStore(config, locks, codec, files);
@@ -237,6 +239,11 @@ public final class FileSessionStore implements SessionStore {
             locks.release();
             LOG.debug("closed session store in {}", config.directory());
         }
+    }
+
+    /** For tests: how many times this store forced a file or directory to disk. */
+    long forces() {
+        return files.forces.sum();
     }
 
     @Override

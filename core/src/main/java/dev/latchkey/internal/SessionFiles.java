@@ -4,6 +4,7 @@ import dev.latchkey.StoreException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -18,6 +19,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,9 +68,15 @@ final class SessionFiles {
     private final FileAttribute<?>[] fileMode;
     private final FileAttribute<?>[] dirMode;
 
-    SessionFiles(Layout layout, RecordFormat format) {
+    /** Whether commits force files and directories to disk ({@code Durability.SYNCED}). */
+    private final boolean sync;
+    /** Forces done, for tests that prove the synced path is taken. */
+    final LongAdder forces = new LongAdder();
+
+    SessionFiles(Layout layout, RecordFormat format, boolean sync) {
         this.layout = layout;
         this.format = format;
+        this.sync = sync;
         this.fileMode = FileModes.file(layout.root());
         this.dirMode = FileModes.directory(layout.root());
     }
@@ -174,8 +182,21 @@ final class SessionFiles {
                 held.endPublish(); // ID exists again (or, after a failure, ID.old still does)
             }
         }
+        if (sync) {
+            forceDirectory(current.getParent()); // the renames are on disk
+        }
         if (previous.record != null) {
             deleteIfExists(layout.old(id));
+        }
+    }
+
+    private void forceDirectory(Path dir) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+            forces.increment();
+        } catch (IOException e) {
+            throw storeException("cannot force the session directory to disk (the commit is"
+                    + " published, but may not survive a power loss)", dir, e);
         }
     }
 
@@ -193,10 +214,14 @@ final class SessionFiles {
      */
     private void writeTemp(Path temp, byte[] bytes) {
         for (int attempt = 0; ; attempt++) {
-            try (SeekableByteChannel out = Files.newByteChannel(temp, WRITE_TEMP, fileMode)) {
+            try (FileChannel out = FileChannel.open(temp, WRITE_TEMP, fileMode)) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
                 while (buffer.hasRemaining()) {
                     out.write(buffer);
+                }
+                if (sync) {
+                    out.force(true); // the data is on disk before any name points at it
+                    forces.increment();
                 }
                 return;
             } catch (NoSuchFileException e) {
