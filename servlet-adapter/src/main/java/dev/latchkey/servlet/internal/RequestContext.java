@@ -269,7 +269,7 @@ final class RequestContext {
         LOG.warn("session {}… was invalidated, given a new id (changeSessionId) or expired while"
                 + " this request was running; its changes are dropped: set {}, removed {}{}."
                 + " Changing the id or invalidating while other requests of the same session are"
-                + " in flight drops their later changes (see docs/servlet.md, \"Concurrency\")",
+                + " in flight drops their later changes (see docs/servlet.md, \"Login flows\")",
                 id.substring(0, Math.min(6, id.length())), new TreeSet<>(change.setNames()),
                 new TreeSet<>(change.removedNames()),
                 change.maxInactiveInterval().isPresent() ? ", max inactive interval" : "");
