@@ -1,6 +1,7 @@
 package dev.latchkey.servlet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,7 +47,7 @@ abstract class AbstractSessionContractTest {
     private final MutableClock clock = new MutableClock(T0);
     private Container container;
     private SessionStore probe;
-    private AppServlet app;
+    AppServlet app;
     private URI base;
     private HttpClient client;
     private CookieManager cookies;
@@ -68,7 +69,7 @@ abstract class AbstractSessionContractTest {
         return tmp.resolve("sessions");
     }
 
-    private void start(UnaryOperator<LatchkeyFilter.Builder> config) throws Exception {
+    void start(UnaryOperator<LatchkeyFilter.Builder> config) throws Exception {
         startWith(config.apply(LatchkeyFilter.builder(dir()).clock(clock)).build(), Map.of());
     }
 
@@ -85,7 +86,7 @@ abstract class AbstractSessionContractTest {
                 .connectTimeout(Duration.ofSeconds(5)).build();
     }
 
-    private HttpResponse<String> send(String path, String... headers) throws Exception {
+    HttpResponse<String> send(String path, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path))
                 .timeout(Duration.ofSeconds(20));
         if (headers.length > 0) {
@@ -94,14 +95,14 @@ abstract class AbstractSessionContractTest {
         return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private Map<String, String> get(String path, String... headers) throws Exception {
+    Map<String, String> get(String path, String... headers) throws Exception {
         HttpResponse<String> r = send(path, headers);
         assertEquals(200, r.statusCode(), () -> path + " answered " + r.statusCode() + ": "
                 + r.body());
         return parse(r.body());
     }
 
-    private static Map<String, String> parse(String body) {
+    static Map<String, String> parse(String body) {
         Map<String, String> m = new HashMap<>();
         for (String line : body.split("\r?\n")) {
             int eq = line.indexOf('=');
@@ -113,7 +114,7 @@ abstract class AbstractSessionContractTest {
     }
 
     /** The app records some events after the response may have reached the client. */
-    private void awaitEvents(int count) throws InterruptedException {
+    void awaitEvents(int count) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (app.events.size() < count && System.nanoTime() < deadline) {
             Thread.sleep(5);
@@ -173,6 +174,22 @@ abstract class AbstractSessionContractTest {
                 + " SameSite=None"), setCookies(r));
     }
 
+    @Test
+    void sameSiteNone_withAutoSecureOnPlainHttp_warnsOnceWhenSuchCookieIsSent() throws Exception {
+        try (LogCapture log = new LogCapture()) {
+            start(b -> b.cookieSameSite("None"));
+            assertEquals(1, log.warnings("SameSite=None", "cookieSecure").size(), "at init");
+            for (int i = 0; i < 3; i++) {
+                cookies.getCookieStore().removeAll();
+                HttpResponse<String> r = send("info");
+                assertTrue(setCookies(r).get(0).endsWith("; HttpOnly; SameSite=None"),
+                        setCookies(r).toString());
+            }
+            assertEquals(1, log.warnings("SameSite=None", "non-secure request").size(),
+                    "once, not per request");
+        }
+    }
+
     // ---- attributes ----
 
     @Test
@@ -201,6 +218,29 @@ abstract class AbstractSessionContractTest {
         Map<String, String> r = get("bad");
         assertTrue(r.get("iae").contains("'bad'"), r.get("iae"));
         assertEquals("null", r.get("value"));
+    }
+
+    @Test
+    void undecodableStoredValue_isAbsentEverywhereWarnsOncePerRequestAndStaysStored()
+            throws Exception {
+        start(b -> b.saveMode(SaveMode.ALWAYS)); // Tracked is allowed in the probe, not here
+        String id = get("info").get("id");
+        get("set?n=x&v=1");
+        probe.commit(id, probe.change().set("t", new Tracked("v")).build());
+        try (LogCapture log = new LogCapture()) {
+            Map<String, String> r = get("namesget?n=t");
+            assertEquals("[x]", r.get("names"));
+            assertEquals("null,null", r.get("value"));
+            assertEquals(1, log.warnings("'t'").size(), "one WARN for the request");
+            get("names");
+            assertEquals(2, log.warnings("'t'").size(), "and one for the next");
+        }
+        get("set?n=x&v=2");
+        assertEquals(new Tracked("v"), probe.find(id).orElseThrow().attribute("t"),
+                "the stored value is untouched, even in save mode ALWAYS");
+        get("remove?n=t");
+        assertEquals(java.util.Set.of("x"), probe.find(id).orElseThrow().attributeNames(),
+                "an explicit removeAttribute removes it");
     }
 
     @Test
@@ -283,13 +323,49 @@ abstract class AbstractSessionContractTest {
         String id = get("info").get("id");
         app.entered = new CountDownLatch(1);
         app.release = new CountDownLatch(1);
-        CompletableFuture<HttpResponse<String>> loaded = client.sendAsync(HttpRequest.newBuilder(
-                base.resolve("wait?n=late&v=1")).build(), HttpResponse.BodyHandlers.ofString());
-        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "loaded and changed, not committed");
-        assertEquals("ISE", get("invalidate").get("after"));
-        app.release.countDown();
-        assertEquals(200, loaded.get(10, TimeUnit.SECONDS).statusCode());
-        assertTrue(probe.find(id).isEmpty(), "the late commit did not bring it back");
+        try (LogCapture log = new LogCapture()) {
+            CompletableFuture<HttpResponse<String>> loaded = client.sendAsync(
+                    HttpRequest.newBuilder(base.resolve("wait?n=late&v=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertTrue(app.entered.await(10, TimeUnit.SECONDS), "loaded and changed, not committed");
+            assertEquals("ISE", get("invalidate").get("after"));
+            app.release.countDown();
+            assertEquals(200, loaded.get(10, TimeUnit.SECONDS).statusCode());
+            assertTrue(probe.find(id).isEmpty(), "the late commit did not bring it back");
+            assertEquals(1, log.warnings(id.substring(0, 6), "[late]").size(),
+                    "the dropped change is reported, naming the attribute");
+        }
+    }
+
+    @Test
+    void changeSessionId_concurrentRequestCommittingLater_dropsItsChangesAndWarns()
+            throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        get("set?n=kept&v=1");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        try (LogCapture log = new LogCapture()) {
+            CompletableFuture<HttpResponse<String>> late = client.sendAsync(
+                    HttpRequest.newBuilder(base.resolve("wait?n=late&v=secretvalue")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertTrue(app.entered.await(10, TimeUnit.SECONDS), "loaded and changed, not committed");
+            String moved = get("changeid").get("new");
+            app.release.countDown();
+            assertEquals(200, late.get(10, TimeUnit.SECONDS).statusCode());
+            // as documented: no forwarding from the old id to the new one, no resurrection
+            assertTrue(probe.find(id).isEmpty(), "the old id stays dead");
+            assertEquals(java.util.Set.of("kept"),
+                    probe.find(moved).orElseThrow().attributeNames(), "the late change is lost");
+            List<String> warned = log.warnings("[late]");
+            assertEquals(1, warned.size(), warned.toString());
+            String w = warned.get(0);
+            assertTrue(w.contains(id.substring(0, 6)), w);
+            assertFalse(w.contains(id.substring(0, 7)), "only 6 characters of the id: " + w);
+            assertFalse(w.contains("secretvalue"), "no values: " + w);
+        }
+        assertEquals("null", get("get?n=late").get("value"));
+        assertEquals("1", get("get?n=kept").get("value"));
     }
 
     @Test
@@ -342,6 +418,20 @@ abstract class AbstractSessionContractTest {
         awaitEvents(3);
         assertEquals(List.of("atError=1", "atFlush=2", "atLength=3"), List.copyOf(app.events));
         assertEquals("22", get("get?n=f2").get("value"), "changed after the flush: committed too");
+    }
+
+    @Test
+    void contentLength_declaredThroughIntOrStringHeader_commitsFirst() throws Exception {
+        start(b -> b);
+        get("info");
+        for (String how : List.of("setInt", "addInt", "setInt0", "set0")) {
+            app.events.clear();
+            HttpResponse<String> r = send("lengthvia?n=" + how + "&v=yes&how=" + how);
+            assertEquals(200, r.statusCode(), how);
+            awaitEvents(1);
+            assertEquals(List.of(how + "=yes"), List.copyOf(app.events),
+                    "committed before the response could complete");
+        }
     }
 
     @Test
@@ -403,7 +493,7 @@ abstract class AbstractSessionContractTest {
     }
 
     @Test
-    void exclusive_defaultStatusIs503() throws Exception {
+    void exclusive_defaultStatusIs503AndTheWarningNamesTheServletSetting() throws Exception {
         start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(200)));
         get("info");
         app.entered = new CountDownLatch(1);
@@ -411,7 +501,14 @@ abstract class AbstractSessionContractTest {
         CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
                 base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
         assertTrue(app.entered.await(10, TimeUnit.SECONDS));
-        assertEquals(503, send("get?n=a").statusCode());
+        try (LogCapture log = new LogCapture()) {
+            assertEquals(503, send("get?n=a").statusCode());
+            List<String> warned = log.warnings("503");
+            assertEquals(1, warned.size(), warned.toString());
+            assertTrue(warned.get(0).contains("latchkey.lockTimeout")
+                    && warned.get(0).contains("Builder.lockTimeout"), warned.get(0));
+            assertFalse(warned.get(0).contains("StoreConfig"), warned.get(0));
+        }
         app.release.countDown();
         assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
         assertEquals("1", get("get?n=a").get("value"));

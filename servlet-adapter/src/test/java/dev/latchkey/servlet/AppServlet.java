@@ -175,6 +175,47 @@ final class AppServlet implements Servlet {
                 resp.getOutputStream().write(body);
                 events.add("atLength=" + stored(s.getId(), n));
             }
+            case "/lengthvia" -> {
+                // the content length declared through the other header methods
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                byte[] body = "ok\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                String how = req.getParameter("how");
+                switch (how) {
+                    case "setInt" -> resp.setIntHeader("Content-Length", body.length);
+                    case "addInt" -> resp.addIntHeader("content-length", body.length);
+                    case "setInt0" -> resp.setIntHeader("Content-Length", 0);
+                    case "set0" -> resp.setHeader("Content-Length", "0");
+                    default -> throw new IllegalArgumentException(how);
+                }
+                if (!how.endsWith("0")) {
+                    resp.getOutputStream().write(body);
+                }
+                events.add(how + "=" + stored(s.getId(), n));
+            }
+            case "/redirect61" -> {
+                // Servlet 6.1 only (Tomcat 11): the overloads with a status and/or clearBuffer
+                HttpSession s = req.getSession();
+                s.setAttribute(n, v);
+                String how = req.getParameter("how");
+                switch (how) {
+                    case "status" -> resp.sendRedirect("get?n=" + n, 303);
+                    case "clear" -> resp.sendRedirect("get?n=" + n, false);
+                    case "statusClear" -> resp.sendRedirect("get?n=" + n, 307, true);
+                    default -> throw new IllegalArgumentException(how);
+                }
+                events.add(how + "=" + stored(s.getId(), n));
+            }
+            case "/namesget" -> {
+                HttpSession s = req.getSession();
+                List<String> names = new ArrayList<>();
+                s.getAttributeNames().asIterator().forEachRemaining(names::add);
+                names.sort(null);
+                Object first = s.getAttribute(n);
+                Object second = s.getAttribute(n);
+                resp.getWriter().println("names=" + names);
+                resp.getWriter().println("value=" + first + "," + second);
+            }
             case "/include" -> {
                 req.getSession().setAttribute(n, v);
                 req.getRequestDispatcher("/probe?n=" + n).include(req, resp);

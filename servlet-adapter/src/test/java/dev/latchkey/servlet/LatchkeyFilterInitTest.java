@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** init() with bad configurations: each fails naming the parameter and what it allows. */
 final class LatchkeyFilterInitTest {
@@ -146,6 +148,34 @@ final class LatchkeyFilterInitTest {
                 && s.contains("PT0.25S"), s);
         assertTrue(Files.isDirectory(tmp.resolve("s")));
         f.destroy();
+    }
+
+    @ParameterizedTest(name = "cookieSecure={0}")
+    @ValueSource(strings = {"auto", "false", "true"})
+    void init_sameSiteNone_warnsUnlessSecureIsForcedOn(String secure) throws Exception {
+        LatchkeyFilter f = new LatchkeyFilter();
+        try (LogCapture log = new LogCapture()) {
+            f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                    "latchkey.cookieSameSite", "none", "latchkey.cookieSecure", secure)));
+            List<String> warned = log.warnings("SameSite=None");
+            assertEquals(secure.equals("true") ? 0 : 1, warned.size(), warned.toString());
+            if (!warned.isEmpty()) {
+                assertTrue(warned.get(0).contains("latchkey.cookieSecure"), warned.get(0));
+            }
+        } finally {
+            f.destroy();
+        }
+    }
+
+    @Test
+    void build_sameSiteNoneWithSecureLeftAuto_warnsAtInit() throws Exception {
+        LatchkeyFilter f = LatchkeyFilter.builder(tmp.resolve("s")).cookieSameSite("None").build();
+        try (LogCapture log = new LogCapture()) {
+            f.init(config(Map.of()));
+            assertEquals(1, log.warnings("SameSite=None", "Builder.cookieSecure").size());
+        } finally {
+            f.destroy();
+        }
     }
 
     @Test

@@ -26,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * copy. The object belongs to its request: kept after the request ends, it reads stale state and
  * its changes are not saved.
  *
+ * <p>A stored value that cannot be decoded here (its type is not allowed in this process, or its
+ * class changed) is absent for this request: {@code getAttribute} returns null and
+ * {@code getAttributeNames} leaves it out, with one WARN per request and name. Its stored form is
+ * kept unless the application sets or removes that name.
+ *
  * <p>Thread-safety: every method synchronizes on the owning {@link RequestContext}.
  */
 final class LatchkeySession implements HttpSession {
@@ -44,6 +49,8 @@ final class LatchkeySession implements HttpSession {
     private final Set<String> removed = new HashSet<>();
     private final Set<String> dirty = new LinkedHashSet<>();
     private final Set<String> read = new LinkedHashSet<>();
+    /** Stored names whose value cannot be decoded here: absent for this request. */
+    private final Set<String> unreadable = new HashSet<>();
 
     LatchkeySession(RequestContext ctx, Session snapshot, boolean isNew) {
         this.ctx = ctx;
@@ -127,6 +134,9 @@ final class LatchkeySession implements HttpSession {
     public Enumeration<String> getAttributeNames() {
         synchronized (ctx) {
             checkValid("getAttributeNames");
+            for (String name : snapshot.attributeNames()) {
+                value(name); // decodes (and caches) each, so an undecodable one is left out
+            }
             return Collections.enumeration(List.copyOf(names()));
         }
     }
@@ -146,6 +156,7 @@ final class LatchkeySession implements HttpSession {
             ctx.runtime().listeners().binding(this, name, value, old);
             local.put(name, value);
             removed.remove(name);
+            unreadable.remove(name);
             dirty.add(name);
             ctx.runtime().listeners().set(this, name, value, old);
         }
@@ -157,6 +168,12 @@ final class LatchkeySession implements HttpSession {
         synchronized (ctx) {
             checkValid("removeAttribute");
             Object old = value(name);
+            if (old == null && unreadable.remove(name)) {
+                // an undecodable stored value: removed as asked, without events (no old value)
+                removed.add(name);
+                dirty.add(name);
+                return;
+            }
             if (old == null) {
                 return;
             }
@@ -198,14 +215,17 @@ final class LatchkeySession implements HttpSession {
         if (local.containsKey(name)) {
             return local.get(name);
         }
-        if (!snapshot.attributeNames().contains(name)) {
+        if (unreadable.contains(name) || !snapshot.attributeNames().contains(name)) {
             return null;
         }
         Object v;
         try {
             v = snapshot.attribute(name);
         } catch (IllegalStateException e) {
-            LOG.warn("session attribute '{}' cannot be read here and is treated as absent: {}",
+            unreadable.add(name);
+            LOG.warn("session attribute '{}' cannot be decoded here and is absent for this request"
+                    + " (its stored value is kept unless the request sets or removes it; every"
+                    + " process sharing the directory needs the same latchkey.allowedTypes): {}",
                     name, e.getMessage());
             return null;
         }
@@ -217,6 +237,7 @@ final class LatchkeySession implements HttpSession {
         Set<String> names = new LinkedHashSet<>(snapshot.attributeNames());
         names.addAll(local.keySet());
         names.removeAll(removed);
+        names.removeAll(unreadable);
         return names;
     }
 

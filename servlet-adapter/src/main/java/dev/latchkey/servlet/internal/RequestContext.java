@@ -16,6 +16,9 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One request's view of its session: which id the client sent, the session object handed to the
@@ -27,6 +30,7 @@ import java.util.Optional;
  * thread of the same request deadlocks.
  */
 final class RequestContext {
+    private static final Logger LOG = LoggerFactory.getLogger(RequestContext.class);
     private static final String SET_COOKIE = "Set-Cookie";
 
     private final SessionRuntime rt;
@@ -247,9 +251,28 @@ final class RequestContext {
         if (after.isPresent()) {
             session.committed(after.get());
         } else {
-            // invalidated, moved or expired by someone else meanwhile: no resurrection
+            // invalidated, moved or expired by someone else meanwhile: no resurrection, and no
+            // forwarding to a new id (whoever knows the old id could write into the new session)
             session.gone();
+            reportDropped(session.getId(), change);
         }
+    }
+
+    /** A commit found no session: says which changes are lost (names only, never values). */
+    private static void reportDropped(String id, SessionChange change) {
+        if (change.setNames().isEmpty() && change.removedNames().isEmpty()
+                && change.maxInactiveInterval().isEmpty()) {
+            LOG.debug("session {}… is gone; this request's access-time touch is dropped",
+                    id.substring(0, Math.min(6, id.length())));
+            return;
+        }
+        LOG.warn("session {}… was invalidated, given a new id (changeSessionId) or expired while"
+                + " this request was running; its changes are dropped: set {}, removed {}{}."
+                + " Changing the id or invalidating while other requests of the same session are"
+                + " in flight drops their later changes (see docs/servlet.md, \"Login flows\")",
+                id.substring(0, Math.min(6, id.length())), new TreeSet<>(change.setNames()),
+                new TreeSet<>(change.removedNames()),
+                change.maxInactiveInterval().isPresent() ? ", max inactive interval" : "");
     }
 
     /** Last commit and lock release. Idempotent. */
@@ -353,6 +376,8 @@ final class RequestContext {
         boolean secure = s.cookieSecure() != null ? s.cookieSecure() : original.isSecure();
         if (secure) {
             h.append("; Secure");
+        } else if (s.cookieSecure() == null && "None".equals(s.cookieSameSite())) {
+            rt.sameSiteNoneWithoutSecure();
         }
         h.append("; HttpOnly; SameSite=").append(s.cookieSameSite());
         cookieHeader = h.toString();

@@ -6,6 +6,9 @@ import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
 /**
  * The response the application sees: before anything commits it (flush, redirect, error, the
@@ -13,9 +16,22 @@ import java.io.PrintWriter;
  * committed, so a client that follows a redirect or reacts to a flushed page sees them. URLs are
  * never rewritten with a session id.
  *
+ * <p>Compiled against Servlet 6.0, this class also declares Servlet 6.1's
+ * {@code sendRedirect(String, int)}, {@code sendRedirect(String, boolean)} and
+ * {@code sendRedirect(String, int, boolean)} without {@code @Override}: on a 6.1 container they
+ * override {@link HttpServletResponseWrapper}'s versions, which would otherwise forward straight to
+ * the wrapped response and skip the commit. On a 6.0 container nothing calls them.
+ *
  * <p>Thread-safety: as the wrapped response (one thread at a time).
  */
 final class SessionResponse extends HttpServletResponseWrapper {
+    private static final String CONTENT_LENGTH = "Content-Length";
+    /** Servlet 6.1's HttpServletResponse.sendRedirect overloads, or null on a 6.0 API. */
+    private static final MethodHandle REDIRECT_STATUS = redirect(String.class, int.class);
+    private static final MethodHandle REDIRECT_CLEAR = redirect(String.class, boolean.class);
+    private static final MethodHandle REDIRECT_STATUS_CLEAR =
+            redirect(String.class, int.class, boolean.class);
+
     private final RequestContext ctx;
     private long contentLength = -1;
     private long written;
@@ -57,6 +73,75 @@ final class SessionResponse extends HttpServletResponseWrapper {
         super.sendRedirect(location);
     }
 
+    /**
+     * Servlet 6.1's redirect with a status: commits the session, then redirects.
+     *
+     * @param location the target
+     * @param sc the redirect status
+     * @throws IOException from the container
+     */
+    public void sendRedirect(String location, int sc) throws IOException {
+        ctx.commit();
+        invoke(REDIRECT_STATUS, location, sc, null);
+    }
+
+    /**
+     * Servlet 6.1's redirect that may keep the buffered body: commits the session, then redirects.
+     *
+     * @param location the target
+     * @param clearBuffer whether to discard the buffered body
+     * @throws IOException from the container
+     */
+    public void sendRedirect(String location, boolean clearBuffer) throws IOException {
+        ctx.commit();
+        invoke(REDIRECT_CLEAR, location, null, clearBuffer);
+    }
+
+    /**
+     * Servlet 6.1's redirect with a status that may keep the buffered body: commits the session,
+     * then redirects.
+     *
+     * @param location the target
+     * @param sc the redirect status
+     * @param clearBuffer whether to discard the buffered body
+     * @throws IOException from the container
+     */
+    public void sendRedirect(String location, int sc, boolean clearBuffer) throws IOException {
+        ctx.commit();
+        invoke(REDIRECT_STATUS_CLEAR, location, sc, clearBuffer);
+    }
+
+    private static MethodHandle redirect(Class<?>... parameters) {
+        try {
+            return MethodHandles.publicLookup().findVirtual(HttpServletResponse.class,
+                    "sendRedirect", MethodType.methodType(void.class, parameters));
+        } catch (NoSuchMethodException | IllegalAccessException e) {
+            return null; // a Servlet 6.0 API: no container calls the overload then
+        }
+    }
+
+    /** Calls a 6.1 overload on the wrapped response, with the arguments that are not null. */
+    private void invoke(MethodHandle h, String location, Integer sc, Boolean clearBuffer)
+            throws IOException {
+        if (h == null) {
+            throw new UnsupportedOperationException("this servlet API has no such sendRedirect");
+        }
+        HttpServletResponse wrapped = (HttpServletResponse) getResponse();
+        try {
+            if (sc != null && clearBuffer != null) {
+                h.invokeExact(wrapped, location, sc.intValue(), clearBuffer.booleanValue());
+            } else if (sc != null) {
+                h.invokeExact(wrapped, location, sc.intValue());
+            } else {
+                h.invokeExact(wrapped, location, clearBuffer.booleanValue());
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("sendRedirect failed", e);
+        }
+    }
+
     @Override
     public void sendError(int sc) throws IOException {
         ctx.commit();
@@ -71,41 +156,62 @@ final class SessionResponse extends HttpServletResponseWrapper {
 
     @Override
     public void setContentLength(int len) {
+        declaredLength(len);
         super.setContentLength(len);
-        this.contentLength = len;
-        if (len == 0) {
-            ctx.commit();
-        }
     }
 
     @Override
     public void setContentLengthLong(long len) {
+        declaredLength(len);
         super.setContentLengthLong(len);
-        this.contentLength = len;
-        if (len == 0) {
-            ctx.commit();
-        }
     }
 
     @Override
     public void setHeader(String name, String value) {
-        super.setHeader(name, value);
         contentLengthHeader(name, value);
+        super.setHeader(name, value);
     }
 
     @Override
     public void addHeader(String name, String value) {
-        super.addHeader(name, value);
         contentLengthHeader(name, value);
+        super.addHeader(name, value);
+    }
+
+    @Override
+    public void setIntHeader(String name, int value) {
+        if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+            declaredLength(value);
+        }
+        super.setIntHeader(name, value);
+    }
+
+    @Override
+    public void addIntHeader(String name, int value) {
+        if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+            declaredLength(value);
+        }
+        super.addIntHeader(name, value);
     }
 
     private void contentLengthHeader(String name, String value) {
-        if ("Content-Length".equalsIgnoreCase(name) && value != null) {
+        if (CONTENT_LENGTH.equalsIgnoreCase(name) && value != null) {
             try {
-                contentLength = Long.parseLong(value.strip());
+                declaredLength(Long.parseLong(value.strip()));
             } catch (NumberFormatException e) {
                 // the container decides what a malformed length means; we just don't track it
             }
+        }
+    }
+
+    /**
+     * Records a declared content length, however it was declared; a length of zero means the
+     * response is complete, so the session is committed at once.
+     */
+    private void declaredLength(long len) {
+        contentLength = len;
+        if (len == 0) {
+            ctx.commit();
         }
     }
 

@@ -14,6 +14,7 @@ import jakarta.servlet.SessionCookieConfig;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,7 @@ public final class SessionRuntime {
     private final ServletContext servletContext;
     private final Listeners listeners;
     private final String contextAttribute;
+    private final AtomicBoolean warnedSameSiteNone = new AtomicBoolean();
 
     private SessionRuntime(Settings settings, SessionStore store, ServletContext servletContext) {
         this.settings = settings;
@@ -77,6 +79,16 @@ public final class SessionRuntime {
         }
         LOG.info("Latchkey sessions in {} ({}, {})", settings.directory(),
                 settings.concurrency(), settings.saveMode());
+        if ("None".equals(settings.cookieSameSite())
+                && !Boolean.TRUE.equals(settings.cookieSecure())) {
+            LOG.warn("the session cookie is SameSite=None but latchkey.cookieSecure"
+                    + " (Builder.cookieSecure) is {}: browsers drop SameSite=None cookies without"
+                    + " Secure, so {}; set cookieSecure to true", settings.cookieSecure() == null
+                            ? "auto" : "false", settings.cookieSecure() == null
+                            ? "requests that are not secure (plain HTTP, or TLS ended at a proxy the"
+                                    + " container does not trust) lose their session"
+                            : "no session survives its first response");
+        }
         return new SessionRuntime(settings, store, context);
     }
 
@@ -99,6 +111,16 @@ public final class SessionRuntime {
 
     Listeners listeners() {
         return listeners;
+    }
+
+    /** A SameSite=None cookie went out without Secure (cookieSecure auto): warns once. */
+    void sameSiteNoneWithoutSecure() {
+        if (warnedSameSiteNone.compareAndSet(false, true)) {
+            LOG.warn("a non-secure request got a SameSite=None session cookie without Secure, which"
+                    + " browsers drop; set latchkey.cookieSecure (Builder.cookieSecure) to true, or"
+                    + " make the container see the original scheme behind a TLS proxy (reported"
+                    + " once)");
+        }
     }
 
     /**
@@ -132,8 +154,7 @@ public final class SessionRuntime {
         try {
             ctx.begin();
         } catch (LockTimeoutException e) {
-            LOG.warn("session lock timeout, answering {}: {}", settings.lockTimeoutStatus(),
-                    e.getMessage());
+            warnLockTimeout("before the request", e);
             resp.sendError(settings.lockTimeoutStatus());
             return;
         }
@@ -158,8 +179,7 @@ public final class SessionRuntime {
             if (failure != null) {
                 failure.addSuppressed(e);
             } else if (!resp.isCommitted()) {
-                LOG.warn("session lock timeout at commit, answering {}: {}",
-                        settings.lockTimeoutStatus(), e.getMessage());
+                warnLockTimeout("at the commit", e);
                 resp.sendError(settings.lockTimeoutStatus());
             } else {
                 throw e;
@@ -171,6 +191,22 @@ public final class SessionRuntime {
                 throw e;
             }
         }
+    }
+
+    /**
+     * Logs a lock timeout naming this filter's setting: the core exception's own advice names
+     * {@code StoreConfig}, which a servlet user does not configure.
+     */
+    private void warnLockTimeout(String when, LockTimeoutException e) {
+        String what = e.getMessage();
+        int advice = what.indexOf(" (waited ");
+        if (advice >= 0) {
+            what = what.substring(0, advice);
+        }
+        LOG.warn("could not get a session lock within {} ms {}, answering {}: {}; raise"
+                + " latchkey.lockTimeout (Builder.lockTimeout) or shorten the work done while a"
+                + " session is locked", settings.lockTimeout().toMillis(), when,
+                settings.lockTimeoutStatus(), what);
     }
 
     /** Closes the store. */
