@@ -2,6 +2,7 @@ package dev.latchkey;
 
 import dev.latchkey.internal.FileSessionStore;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 
@@ -55,11 +56,14 @@ public interface SessionStore extends AutoCloseable {
      * @param config the configuration
      * @return an open store; close it when done
      * @throws StoreException if the directory cannot be created, is not a directory, or cannot be
-     *     read and written
+     *     read and written; or if a MAC key file (see {@link StoreConfig.Builder#macKeyFile}) is
+     *     missing (other than the default one, which is created), unreadable, too short or too
+     *     long, a symbolic link, open to other users, or inside the session directory
      * @throws NullPointerException if config is null
      */
     static SessionStore open(StoreConfig config) {
-        return FileSessionStore.open(config);
+        Objects.requireNonNull(config, "config");
+        return FileSessionStore.open(config, config.macKey(), config.previousMacKeys());
     }
 
     /**

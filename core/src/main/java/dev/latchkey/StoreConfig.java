@@ -1,5 +1,6 @@
 package dev.latchkey;
 
+import dev.latchkey.internal.MacKeys;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -8,6 +9,7 @@ import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -15,7 +17,23 @@ import java.util.regex.Pattern;
  * The immutable configuration of a {@link SessionStore}. Build one with {@link #builder(Path)}.
  *
  * <p>Every process that opens one directory should use the same allowed types and the same
- * clock source; nothing else needs to agree (the lock layout is fixed by the directory format).
+ * clock source and the same MAC keys; nothing else needs to agree (the lock layout is fixed by the
+ * directory format).
+ *
+ * <p><b>Integrity.</b> Every session file carries an HMAC-SHA256 of its exact bytes and of the
+ * session id it belongs to, under a secret key kept outside the session directory, and is verified
+ * before any of it is parsed. Someone who can plant or edit files in the directory but cannot read
+ * the key cannot forge a session: a file they wrote, edited or copied from another session is
+ * moved to {@code quarantine/} with a WARN, and is "no session" to the caller. The key is, in this
+ * order: the bytes given to {@link Builder#macKey}; the contents of {@link Builder#macKeyFile};
+ * or, by default, of the file {@code <directory>.key} beside the session directory (for
+ * {@code /var/lib/app/sessions}: {@code /var/lib/app/sessions.key}), which the first process to
+ * open the directory creates with 32 random bytes and mode 0600. All processes end up with the same
+ * default key even when they start at once. Keys for verification only
+ * ({@link Builder#previousMacKeys}, {@link Builder#previousMacKeyFiles}) allow a rotation without
+ * logging users out; {@code docs/operations.md} gives the procedure. Losing the key invalidates
+ * every session (users log in again). This class never shows a key: it has no accessor for key
+ * bytes and {@link #toString()} leaves them out.
  *
  * <p>Thread-safety: instances are immutable.
  */
@@ -41,6 +59,10 @@ public final class StoreConfig {
     private final List<String> allowedPackages;
     private final Clock clock;
     private final Durability durability;
+    private final byte[] macKey;
+    private final Path macKeyFile;
+    private final List<byte[]> previousMacKeys;
+    private final List<Path> previousMacKeyFiles;
 
     private StoreConfig(Builder b) {
         this.directory = b.directory;
@@ -52,6 +74,13 @@ public final class StoreConfig {
         this.allowedPackages = b.allowedPackages == null ? List.of() : List.copyOf(b.allowedPackages);
         this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
         this.durability = b.durability == null ? Durability.BUFFERED : b.durability;
+        this.macKey = b.macKey;
+        this.macKeyFile = b.macKey != null ? null
+                : b.macKeyFile != null ? b.macKeyFile : MacKeys.defaultFile(directory);
+        this.previousMacKeys = b.previousMacKeys == null ? List.of()
+                : List.copyOf(b.previousMacKeys);
+        this.previousMacKeyFiles = b.previousMacKeyFiles == null ? List.of()
+                : List.copyOf(b.previousMacKeyFiles);
     }
 
     /**
@@ -130,13 +159,59 @@ public final class StoreConfig {
         return durability;
     }
 
+    /**
+     * Returns the file the signing MAC key is read from: the one given to
+     * {@link Builder#macKeyFile}, else the default {@code <directory>.key} beside the session
+     * directory (created on first use if missing, also when given explicitly).
+     *
+     * @return the key file; empty if the key was given as bytes ({@link Builder#macKey}), or if
+     *     the directory is a file-system root and so has no default key file
+     */
+    public Optional<Path> macKeyFile() {
+        return Optional.ofNullable(macKeyFile);
+    }
+
+    /**
+     * Returns the files of keys that verify session files but never sign them.
+     *
+     * @return an immutable list, empty unless set
+     */
+    public List<Path> previousMacKeyFiles() {
+        return previousMacKeyFiles;
+    }
+
+    /** The signing key given as bytes (a copy), or null; for {@link SessionStore#open} only. */
+    byte[] macKey() {
+        return macKey == null ? null : macKey.clone();
+    }
+
+    /** Copies of the verification-only keys given as bytes; for {@link SessionStore#open} only. */
+    List<byte[]> previousMacKeys() {
+        List<byte[]> copies = new ArrayList<>();
+        for (byte[] key : previousMacKeys) {
+            copies.add(key.clone());
+        }
+        return copies;
+    }
+
+    /**
+     * Describes the configuration. Key bytes are never shown; a key given as bytes shows as
+     * {@code macKey=<given>}.
+     *
+     * @return a description without secrets
+     */
     @Override
     public String toString() {
         return "StoreConfig[directory=" + directory + ", durability=" + durability
                 + ", lockTimeout=" + lockTimeout
                 + ", defaultMaxInactiveInterval=" + defaultMaxInactiveInterval
                 + ", allowedTypes=" + allowedTypes + ", allowedPackages=" + allowedPackages
-                + ", clock=" + clock + "]";
+                + ", clock=" + clock
+                + (macKey != null ? ", macKey=<given>" : ", macKeyFile=" + macKeyFile)
+                + (previousMacKeys.isEmpty() ? ""
+                        : ", previousMacKeys=<" + previousMacKeys.size() + " given>")
+                + (previousMacKeyFiles.isEmpty() ? ""
+                        : ", previousMacKeyFiles=" + previousMacKeyFiles) + "]";
     }
 
     /**
@@ -152,6 +227,10 @@ public final class StoreConfig {
         private List<String> allowedPackages;
         private Clock clock;
         private Durability durability;
+        private byte[] macKey;
+        private Path macKeyFile;
+        private List<byte[]> previousMacKeys;
+        private List<Path> previousMacKeyFiles;
 
         private Builder(Path directory) {
             this.directory = directory.toAbsolutePath().normalize();
@@ -294,6 +373,122 @@ public final class StoreConfig {
             requireUnset(this.durability, "durability");
             this.durability = durability;
             return this;
+        }
+
+        /**
+         * Sets the secret key that signs and verifies session files (HMAC-SHA256), instead of a
+         * key file. Use it when the key comes from a secret store; every process that shares the
+         * directory must use the same key. The array is copied.
+         *
+         * @param key at least {@value MacKeys#MIN_KEY_BYTES} (at most
+         *     {@value MacKeys#MAX_KEY_BYTES}) bytes from a secure random source
+         * @return this builder
+         * @throws IllegalArgumentException if the key is shorter or longer, or all one byte value
+         * @throws IllegalStateException if the key or a key file was set already
+         * @throws NullPointerException if key is null
+         */
+        public Builder macKey(byte[] key) {
+            Objects.requireNonNull(key, "key");
+            requireUnset(macKey, "macKey");
+            requireUnset(macKeyFile, "macKeyFile (macKey and macKeyFile exclude each other)");
+            byte[] copy = key.clone();
+            checkKey(copy, "macKey");
+            this.macKey = copy;
+            return this;
+        }
+
+        /**
+         * Sets the file whose bytes are the secret key that signs and verifies session files
+         * (HMAC-SHA256). Default: {@code <directory>.key} beside the session directory, created
+         * on first use. A file given here must exist when the store opens (a typo must not
+         * silently make a new key); create one with {@code head -c 32 /dev/urandom > FILE &&
+         * chmod 600 FILE}. When the store opens, it refuses the file (with a
+         * {@link StoreException} that says what to do) if it is missing, unreadable, shorter than
+         * {@value MacKeys#MIN_KEY_BYTES} or longer than {@value MacKeys#MAX_KEY_BYTES} bytes, a
+         * symbolic link (the last name; links in the directories above it are followed), not a
+         * regular file, open to the group or others where the file system is POSIX (mode 0600 or
+         * 0400), or inside the session directory after resolving links. Its owner is not checked.
+         *
+         * @param file the key file, outside the session directory
+         * @return this builder
+         * @throws IllegalArgumentException if the file lies inside the session directory, where
+         *     whoever can plant session files could read or replace it
+         * @throws IllegalStateException if the key file or a key was set already
+         * @throws NullPointerException if file is null
+         */
+        public Builder macKeyFile(Path file) {
+            Objects.requireNonNull(file, "file");
+            requireUnset(macKeyFile, "macKeyFile");
+            requireUnset(macKey, "macKey (macKey and macKeyFile exclude each other)");
+            this.macKeyFile = outsideDirectory(file, "macKeyFile");
+            return this;
+        }
+
+        /**
+         * Sets keys that verify session files but never sign them: during a rotation, the key
+         * being retired, or (in its first step) the key about to be used. A file signed by one of
+         * them is read as usual and signed with the current key at its next commit that writes.
+         * Keep a retired key until every session it signed has been written again or has expired.
+         * The arrays are copied.
+         *
+         * @param keys keys as for {@link #macKey}
+         * @return this builder
+         * @throws IllegalArgumentException if a key is shorter or longer, or all one byte value
+         * @throws IllegalStateException if previous keys were set already
+         * @throws NullPointerException if keys or an element is null
+         */
+        public Builder previousMacKeys(byte[]... keys) {
+            Objects.requireNonNull(keys, "keys");
+            requireUnset(previousMacKeys, "previousMacKeys");
+            List<byte[]> copies = new ArrayList<>();
+            for (byte[] key : keys) {
+                byte[] copy = Objects.requireNonNull(key, "keys contains null").clone();
+                checkKey(copy, "previousMacKeys[" + copies.size() + "]");
+                copies.add(copy);
+            }
+            this.previousMacKeys = copies;
+            return this;
+        }
+
+        /**
+         * Sets files of keys that verify session files but never sign them; see
+         * {@link #previousMacKeys} for their use and {@link #macKeyFile} for what a key file must
+         * be. Each must exist when the store opens.
+         *
+         * @param files key files, outside the session directory
+         * @return this builder
+         * @throws IllegalArgumentException if a file lies inside the session directory
+         * @throws IllegalStateException if previous key files were set already
+         * @throws NullPointerException if files or an element is null
+         */
+        public Builder previousMacKeyFiles(Path... files) {
+            Objects.requireNonNull(files, "files");
+            requireUnset(previousMacKeyFiles, "previousMacKeyFiles");
+            List<Path> list = new ArrayList<>();
+            for (Path file : files) {
+                list.add(outsideDirectory(Objects.requireNonNull(file, "files contains null"),
+                        "previousMacKeyFiles"));
+            }
+            this.previousMacKeyFiles = list;
+            return this;
+        }
+
+        private static void checkKey(byte[] key, String setting) {
+            String problem = MacKeys.problem(key);
+            if (problem != null) {
+                throw new IllegalArgumentException(setting + ": " + problem);
+            }
+        }
+
+        private Path outsideDirectory(Path file, String setting) {
+            Path absolute = file.toAbsolutePath().normalize();
+            if (absolute.startsWith(directory)) {
+                throw new IllegalArgumentException(setting + " " + absolute + " lies inside the"
+                        + " session directory " + directory + ", where whoever can plant session"
+                        + " files could read or replace it; keep the key outside (the default is "
+                        + MacKeys.defaultFile(directory) + ")");
+            }
+            return absolute;
         }
 
         /**

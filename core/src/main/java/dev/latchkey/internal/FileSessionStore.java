@@ -14,6 +14,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -50,17 +51,34 @@ public final class FileSessionStore implements SessionStore {
     }
 
     /**
-     * Opens a store; see {@link SessionStore#open(StoreConfig)}.
+     * Opens a store; see {@link SessionStore#open(StoreConfig)}, which this calls.
      *
      * @param config the configuration
      * @return the open store
      */
     public static FileSessionStore open(StoreConfig config) {
+        return (FileSessionStore) SessionStore.open(config);
+    }
+
+    /**
+     * Opens a store; called by {@link SessionStore#open(StoreConfig)} with the key bytes that the
+     * configuration keeps to itself (it has no public accessor for them, so that nothing that
+     * walks a configuration's getters, a framework's config dump for one, prints a key).
+     *
+     * @param config the configuration
+     * @param macKey the bytes given to {@code StoreConfig.Builder.macKey}, or null
+     * @param previousMacKeys the bytes given to {@code StoreConfig.Builder.previousMacKeys}
+     * @return the open store
+     */
+    public static FileSessionStore open(StoreConfig config, byte[] macKey,
+            List<byte[]> previousMacKeys) {
         Objects.requireNonNull(config, "config");
         Layout layout = new Layout(config.directory());
         prepareDirectory(layout);
+        MacKeys keys = MacKeys.load(layout, macKey, config.macKeyFile().orElse(null),
+                previousMacKeys, config.previousMacKeyFiles());
         ValueCodec codec = new ValueCodec(config);
-        SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper()),
+        SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper(), keys),
                 config.durability() == Durability.SYNCED);
         LockTable locks = LockTable.open(layout.lockFile());
         LOG.debug("opened session store in {}", layout.root());

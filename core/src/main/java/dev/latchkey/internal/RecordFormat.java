@@ -8,36 +8,51 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.zip.CRC32C;
+import javax.crypto.Mac;
 
 /**
  * The bytes of a session file, format 1. A file is one JSON document:
  *
  * <pre>
- * {"latchkey":1,"crc32c":"89abcdef","session":{"id":"...","created":1700000000000,
- *  "accessed":1700000000000,"maxInactive":1800000,"revision":3,"attributes":{"name":{"t":"s","v":"x"}}}}
+ * {"latchkey":1,"key":"89abcdef","mac":"(64 hex digits)","session":{"id":"...",
+ *  "created":1700000000000,"accessed":1700000000000,"maxInactive":1800000,"revision":3,
+ *  "attributes":{"name":{"t":"s","v":"x"}}}}
  * </pre>
  *
- * The header has a fixed length, so the exact bytes of the {@code session} object can be cut out
- * and checked against the CRC-32C before anything in them is parsed. The reader also checks that
- * the id inside is the id the file was looked up by.
+ * {@code mac} is HMAC-SHA256, under the key whose {@linkplain MacKeys key id} is {@code key}, of
+ * {@code "latchkey 1\0" + ID + "\0" + SESSION}, where ID is the id the file is looked up by and
+ * SESSION the exact bytes of the {@code session} object. The header has a fixed length, so those
+ * bytes are cut out and verified (in constant time) before any of them is parsed: a file planted
+ * or edited by someone without the key, or a valid file of another session copied to this
+ * session's name, fails verification. Binding the id matters: without it a file copied under
+ * another name would verify. The reader then also checks that the id inside is that id.
  *
- * <p>Thread-safety: stateless apart from the thread-safe mapper; thread-safe.
+ * <p>Thread-safety: stateless apart from the thread-safe mapper and keys; thread-safe.
  */
 final class RecordFormat {
     static final int VERSION = 1;
-    private static final byte[] PREFIX = "{\"latchkey\":1,\"crc32c\":\"".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] MIDDLE = "\",\"session\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PREFIX = "{\"latchkey\":1,\"key\":\""
+            .getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] AFTER_KEY = "\",\"mac\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] AFTER_MAC = "\",\"session\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] SUFFIX = "}\n".getBytes(StandardCharsets.US_ASCII);
-    private static final int HEADER = PREFIX.length + 8 + MIDDLE.length;
+    private static final int KEY_AT = PREFIX.length;
+    private static final int MAC_AT = KEY_AT + MacKeys.ID_CHARS + AFTER_KEY.length;
+    private static final int HEADER = MAC_AT + 2 * MacKeys.MAC_BYTES + AFTER_MAC.length;
     private static final byte[] ANY_VERSION = "{\"latchkey\":".getBytes(StandardCharsets.US_ASCII);
+    /** What the MAC covers before the id: the format, so no MAC of this format fits another. */
+    private static final byte[] MAC_DOMAIN = "latchkey 1\0".getBytes(StandardCharsets.US_ASCII);
+    private static final HexFormat HEX = HexFormat.of();
 
     private final ObjectMapper mapper;
+    private final MacKeys keys;
 
-    RecordFormat(ObjectMapper mapper) {
+    RecordFormat(ObjectMapper mapper, MacKeys keys) {
         this.mapper = mapper;
+        this.keys = keys;
     }
 
     /** A file that cannot be read as the session it was looked up by. */
@@ -67,17 +82,27 @@ final class RecordFormat {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write session " + r.id + " as JSON", e);
         }
-        CRC32C crc = new CRC32C();
-        crc.update(body);
-        byte[] hex = String.format("%08x", crc.getValue()).getBytes(StandardCharsets.US_ASCII);
+        MacKeys.Key key = keys.signing();
+        byte[] mac = mac(key, r.id, body, 0, body.length);
         byte[] out = new byte[HEADER + body.length + SUFFIX.length];
         int at = 0;
         at = put(out, at, PREFIX);
-        at = put(out, at, hex);
-        at = put(out, at, MIDDLE);
+        at = put(out, at, key.id.getBytes(StandardCharsets.US_ASCII));
+        at = put(out, at, AFTER_KEY);
+        at = put(out, at, HEX.formatHex(mac).getBytes(StandardCharsets.US_ASCII));
+        at = put(out, at, AFTER_MAC);
         at = put(out, at, body);
         put(out, at, SUFFIX);
         return out;
+    }
+
+    private static byte[] mac(MacKeys.Key key, String id, byte[] body, int offset, int length) {
+        Mac mac = key.mac();
+        mac.update(MAC_DOMAIN);
+        mac.update(id.getBytes(StandardCharsets.US_ASCII)); // ids are ASCII without NUL
+        mac.update((byte) 0);
+        mac.update(body, offset, length);
+        return mac.doFinal();
     }
 
     private static int put(byte[] out, int at, byte[] part) {
@@ -91,30 +116,36 @@ final class RecordFormat {
         }
         if (file.length < HEADER + SUFFIX.length + 2
                 || !Arrays.equals(file, 0, PREFIX.length, PREFIX, 0, PREFIX.length)
-                || !Arrays.equals(file, PREFIX.length + 8, HEADER, MIDDLE, 0, MIDDLE.length)
+                || !Arrays.equals(file, MAC_AT - AFTER_KEY.length, MAC_AT, AFTER_KEY, 0,
+                        AFTER_KEY.length)
+                || !Arrays.equals(file, HEADER - AFTER_MAC.length, HEADER, AFTER_MAC, 0,
+                        AFTER_MAC.length)
                 || !Arrays.equals(file, file.length - SUFFIX.length, file.length, SUFFIX, 0,
                         SUFFIX.length)) {
-            if (file.length > ANY_VERSION.length
-                    && Arrays.equals(file, 0, ANY_VERSION.length, ANY_VERSION, 0,
-                            ANY_VERSION.length)
-                    && !isPrefixOrStartOfFormat1(file)) {
-                throw new DamagedException("not format " + VERSION
+            String version = versionOf(file);
+            if (version != null && !version.equals(String.valueOf(VERSION))) {
+                throw new DamagedException("format " + version + ", not " + VERSION
                         + " (written by another version of Latchkey?)", true);
             }
             throw new DamagedException("not a Latchkey session file, or truncated", false);
         }
-        long expectedCrc;
+        String keyId = new String(file, KEY_AT, MacKeys.ID_CHARS, StandardCharsets.US_ASCII);
+        MacKeys.Key key = keys.find(keyId);
+        if (key == null) {
+            throw new DamagedException("MAC mismatch: signed with key " + printable(keyId)
+                    + ", which this store does not have (it has " + keys.ids() + ")", false);
+        }
+        byte[] expected;
         try {
-            expectedCrc = Long.parseLong(new String(file, PREFIX.length, 8,
-                    StandardCharsets.US_ASCII), 16);
-        } catch (NumberFormatException e) {
-            throw new DamagedException("malformed checksum", false);
+            expected = HEX.parseHex(new String(file, MAC_AT, 2 * MacKeys.MAC_BYTES,
+                    StandardCharsets.US_ASCII));
+        } catch (IllegalArgumentException e) {
+            throw new DamagedException("MAC mismatch: the MAC is not hex", false);
         }
         int bodyLength = file.length - HEADER - SUFFIX.length;
-        CRC32C crc = new CRC32C();
-        crc.update(file, HEADER, bodyLength);
-        if (crc.getValue() != expectedCrc) {
-            throw new DamagedException("checksum mismatch", false);
+        if (!MacKeys.same(expected, mac(key, expectedId, file, HEADER, bodyLength))) {
+            throw new DamagedException("MAC mismatch: edited, planted, or copied from another"
+                    + " session", false);
         }
         JsonNode session;
         try {
@@ -146,10 +177,27 @@ final class RecordFormat {
                 number(session, "revision"), map);
     }
 
-    /** Whether the file starts as format 1 does, or is a truncated start of it. */
-    private static boolean isPrefixOrStartOfFormat1(byte[] file) {
-        int n = Math.min(file.length, PREFIX.length);
-        return Arrays.equals(file, 0, n, PREFIX, 0, n);
+    /** The digits after <code>{"latchkey":</code>, or null if the file does not start so. */
+    private static String versionOf(byte[] file) {
+        if (file.length <= ANY_VERSION.length
+                || !Arrays.equals(file, 0, ANY_VERSION.length, ANY_VERSION, 0,
+                        ANY_VERSION.length)) {
+            return null;
+        }
+        int end = ANY_VERSION.length;
+        while (end < file.length && end < ANY_VERSION.length + 9 && file[end] >= '0'
+                && file[end] <= '9') {
+            end++;
+        }
+        return end == ANY_VERSION.length ? null
+                : new String(file, ANY_VERSION.length, end - ANY_VERSION.length,
+                        StandardCharsets.US_ASCII);
+    }
+
+    /** A key id from a file, fit for a log line whatever the file holds. */
+    private static String printable(String keyId) {
+        return keyId.chars().allMatch(c -> c >= '0' && c <= '9' || c >= 'a' && c <= 'f')
+                ? keyId : "(not a key id)";
     }
 
     private static long number(JsonNode session, String field) throws DamagedException {

@@ -106,7 +106,7 @@ final class SessionFiles {
             byte[] bytes = readIfExists(path);
             if (bytes != null) {
                 try {
-                    return format.read(bytes, id);
+                    return parse(bytes, id);
                 } catch (RecordFormat.DamagedException e) {
                     return DAMAGED;
                 }
@@ -131,7 +131,7 @@ final class SessionFiles {
             }
         }
         try {
-            return new Current(format.read(bytes, id), fromOld);
+            return new Current(parse(bytes, id), fromOld);
         } catch (RecordFormat.DamagedException e) {
             Path damaged = fromOld ? old : current;
             if (e.newerFormat) {
@@ -270,23 +270,43 @@ final class SessionFiles {
         }
     }
 
+    /** What {@link #readIfExists} returns for a link, directory, FIFO or device. */
+    private static final byte[] NOT_REGULAR = new byte[0];
+    /** What {@link #readIfExists} returns for a file over {@link #MAX_FILE_BYTES}. */
+    private static final byte[] TOO_LARGE = new byte[0];
+
+    private SessionRecord parse(byte[] bytes, String id) throws RecordFormat.DamagedException {
+        if (bytes == NOT_REGULAR) {
+            throw new RecordFormat.DamagedException("not a regular file (a symbolic link,"
+                    + " directory or special file)", false);
+        }
+        if (bytes == TOO_LARGE) {
+            throw new RecordFormat.DamagedException("larger than " + MAX_FILE_BYTES + " bytes",
+                    false);
+        }
+        return format.read(bytes, id);
+    }
+
     /**
      * Reads a whole file without following a symbolic link. Anything but a regular file where a
      * session file should be (a symbolic link, a directory, a FIFO that would block the reader, a
-     * device), or a file larger than {@link #MAX_FILE_BYTES}, reads as empty: damaged. A missing
+     * device), or a file larger than {@link #MAX_FILE_BYTES}, reads as a marker: damaged. A missing
      * file reads as null.
      */
     private static byte[] readIfExists(Path path) {
         try {
             BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class,
                     LinkOption.NOFOLLOW_LINKS);
-            if (!attributes.isRegularFile() || attributes.size() > MAX_FILE_BYTES) {
-                return new byte[0];
+            if (!attributes.isRegularFile()) {
+                return NOT_REGULAR;
+            }
+            if (attributes.size() > MAX_FILE_BYTES) {
+                return TOO_LARGE;
             }
             try (SeekableByteChannel in = Files.newByteChannel(path, READ_NO_FOLLOW)) {
                 long size = in.size();
                 if (size > MAX_FILE_BYTES) {
-                    return new byte[0];
+                    return TOO_LARGE;
                 }
                 ByteBuffer buffer = ByteBuffer.allocate((int) size);
                 while (buffer.hasRemaining() && in.read(buffer) >= 0) {
@@ -298,7 +318,7 @@ final class SessionFiles {
             return null;
         } catch (IOException e) {
             if (Files.isSymbolicLink(path)) {
-                return new byte[0]; // swapped in between the two looks
+                return NOT_REGULAR; // swapped in between the two looks
             }
             throw storeException("cannot read session file", path, e);
         }
@@ -313,7 +333,9 @@ final class SessionFiles {
     }
 
     private void quarantine(Path damaged, String reason) {
-        String slug = reason.replaceAll("[^A-Za-z0-9]+", "-");
+        int detail = reason.indexOf(':'); // "MAC mismatch: why" names the file "...MAC-mismatch"
+        String slug = (detail > 0 ? reason.substring(0, detail) : reason)
+                .replaceAll("[^A-Za-z0-9]+", "-");
         if (slug.length() > 40) {
             slug = slug.substring(0, 40);
         }
