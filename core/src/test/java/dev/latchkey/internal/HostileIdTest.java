@@ -189,7 +189,8 @@ final class HostileIdTest {
                 "planted"));
         long now = MutableClock.atFixedStart().millis();
         SessionRecord record = new SessionRecord(id, now, now, 0, 5, attributes);
-        Files.write(target, new RecordFormat(new ObjectMapper()).write(record));
+        Files.write(target, new RecordFormat(new ObjectMapper(), TestKeys.ofDefaultFile(dir))
+                .write(record));
     }
 
     /** Every path under root with its content (files) or a marker (directories, links). */

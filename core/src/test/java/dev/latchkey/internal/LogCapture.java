@@ -1,0 +1,61 @@
+package dev.latchkey.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Collects what the logger prints while open: slf4j-simple (the test provider, configured to
+ * {@code System.err}) looks {@code System.err} up at each log call, so replacing it captures the
+ * lines of every thread, container threads included. Output still reaches the real stream.
+ * Surefire runs the test classes of this module one at a time, so no other test's lines mix in
+ * except from threads still running after their test.
+ */
+final class LogCapture implements AutoCloseable {
+    private final PrintStream original = System.err;
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+    LogCapture() {
+        OutputStream tee = new OutputStream() {
+            @Override
+            public void write(int b) {
+                bytes.write(b);
+                original.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                bytes.write(b, off, len);
+                original.write(b, off, len);
+            }
+
+            @Override
+            public void flush() {
+                original.flush();
+            }
+        };
+        System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
+    }
+
+    /** The WARN lines printed so far that contain every one of the given fragments. */
+    List<String> warnings(String... fragments) {
+        return bytes.toString(StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains(" WARN "))
+                .filter(l -> {
+                    for (String f : fragments) {
+                        if (!l.contains(f)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                })
+                .toList();
+    }
+
+    @Override
+    public void close() {
+        System.setErr(original);
+    }
+}
