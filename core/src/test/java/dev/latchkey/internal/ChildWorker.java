@@ -66,6 +66,7 @@ public final class ChildWorker {
                         intArg(args, 4));
                 case "holdLock" -> holdLock(store, id);
                 case "tryLock" -> tryLock(store, id, intArg(args, 3));
+                case "openFresh" -> openFresh(store, Path.of(args[3]), intArg(args, 4));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         } catch (Throwable e) {
@@ -280,6 +281,22 @@ public final class ChildWorker {
             return "blob of another state beside a=" + a + " at revision " + s.revision();
         }
         return null;
+    }
+
+    /**
+     * After GO, opens stores on {@code count} fresh directories {@code base-0, base-1, ...} in turn,
+     * each with its default key file (which the children race to create), and creates a session in
+     * each; reports the ids as {@code created-i}.
+     */
+    private static void openFresh(SessionStore scratch, Path base, int count) {
+        warmUp(scratch);
+        awaitGo();
+        for (int i = 0; i < count; i++) {
+            Path dir = base.resolveSibling(base.getFileName() + "-" + i);
+            try (SessionStore store = SessionStore.open(StoreConfig.builder(dir).build())) {
+                result("created-" + i, store.create(store.change().set("i", i).build()).id());
+            }
+        }
     }
 
     /** Takes the lock, prints READY, and holds it until RELEASE or EOF on stdin. */
