@@ -157,6 +157,8 @@ public final class LatchkeyFilter implements Filter {
         private Set<Class<?>> allowedTypes;
         private Clock clock;
         private final List<EventListener> listeners = new ArrayList<>();
+        private Path macKeyFile;
+        private List<Path> previousMacKeyFiles;
 
         private Builder(Path directory) {
             this.directory = directory.toAbsolutePath().normalize();
@@ -371,6 +373,47 @@ public final class LatchkeyFilter implements Filter {
         }
 
         /**
+         * Sets the file of the secret key that signs session files, outside the session
+         * directory; see {@link StoreConfig.Builder#macKeyFile}. Default: {@code <directory>.key}
+         * beside the session directory, created on first use. Every process that shares the
+         * directory must use the same key.
+         *
+         * @param file the key file; it must exist when the filter starts
+         * @return this builder
+         * @throws IllegalArgumentException if the file lies inside the session directory
+         * @throws IllegalStateException if set already
+         */
+        public Builder macKeyFile(Path file) {
+            Objects.requireNonNull(file, "file");
+            requireUnset(macKeyFile, "macKeyFile");
+            StoreConfig.builder(directory).macKeyFile(file); // validates as the store will
+            this.macKeyFile = file.toAbsolutePath().normalize();
+            return this;
+        }
+
+        /**
+         * Sets files of keys that verify session files but never sign them, for a key rotation;
+         * see {@link StoreConfig.Builder#previousMacKeys} and {@code docs/operations.md}.
+         *
+         * @param files key files outside the session directory; each must exist when the filter
+         *     starts
+         * @return this builder
+         * @throws IllegalArgumentException if a file lies inside the session directory
+         * @throws IllegalStateException if set already
+         */
+        public Builder previousMacKeyFiles(Path... files) {
+            Objects.requireNonNull(files, "files");
+            requireUnset(previousMacKeyFiles, "previousMacKeyFiles");
+            StoreConfig.builder(directory).previousMacKeyFiles(files); // validates
+            List<Path> list = new ArrayList<>();
+            for (Path file : files) {
+                list.add(file.toAbsolutePath().normalize());
+            }
+            this.previousMacKeyFiles = list;
+            return this;
+        }
+
+        /**
          * Registers a session listener; may be called several times. Listeners get the events of
          * this process only (see {@code docs/servlet.md}).
          *
@@ -416,7 +459,8 @@ public final class LatchkeyFilter implements Filter {
                     lockTimeoutStatus != null ? lockTimeoutStatus : 503,
                     allowedTypes != null ? List.copyOf(allowedTypes) : List.of(),
                     clock != null ? clock : Clock.systemUTC(),
-                    List.copyOf(listeners));
+                    List.copyOf(listeners), macKeyFile,
+                    previousMacKeyFiles != null ? previousMacKeyFiles : List.of());
         }
 
         private static void requireUnset(Object current, String setting) {

@@ -1,6 +1,7 @@
 package dev.latchkey.servlet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import jakarta.servlet.ServletException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.Enumeration;
@@ -17,10 +19,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -195,6 +199,83 @@ final class LatchkeyFilterInitTest {
         assertThrows(IllegalArgumentException.class, () -> b.listener(new java.util.EventListener() {
         }));
         assertThrows(IllegalArgumentException.class, () -> b.allowTypes(Runnable.class));
+    }
+
+    /** A MAC key misconfiguration: what to put on disk, which parameter to set, what to say. */
+    enum KeyMistake {
+        INSIDE_DIRECTORY("latchkey.macKeyFile", "outside the session directory",
+                t -> t.resolve("sessions").resolve("latchkey.key")),
+        MISSING("latchkey.macKeyFile", "head -c 32 /dev/urandom", t -> t.resolve("none.key")),
+        TOO_SHORT("latchkey.macKeyFile", "32 to 1024 bytes",
+                t -> key(t.resolve("short.key"), 16, "rw-------")),
+        READABLE_BY_OTHERS("latchkey.macKeyFile", "chmod 600",
+                t -> key(t.resolve("open.key"), 32, "rw-r--r--")),
+        DEFAULT_READABLE_BY_OTHERS("latchkey.macKeyFile", "chmod 600", t -> {
+            key(t.resolve("sessions.key"), 32, "rw-r--r--");
+            return null; // the default key file beside latchkey.directory
+        }),
+        PREVIOUS_MISSING("latchkey.previousMacKeyFiles", "head -c 32 /dev/urandom",
+                t -> t.resolve("gone.key"));
+
+        final String param;
+        final String says;
+        final Setup setup;
+
+        KeyMistake(String param, String says, Setup setup) {
+            this.param = param;
+            this.says = says;
+            this.setup = setup;
+        }
+
+        interface Setup {
+            Path apply(Path tmp) throws Exception;
+        }
+
+        static Path key(Path file, int bytes, String mode) throws Exception {
+            byte[] key = new byte[bytes];
+            new java.security.SecureRandom().nextBytes(key);
+            Files.write(file, key);
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(mode));
+            return file;
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(KeyMistake.class)
+    void init_macKeyMisconfigured_failsNamingTheParameterAndWhatToDo(KeyMistake mistake)
+            throws Exception {
+        Assumptions.assumeTrue(tmp.getFileSystem().supportedFileAttributeViews()
+                .contains("posix"), "needs POSIX permissions");
+        Path file = mistake.setup.apply(tmp);
+        Map<String, String> params = new HashMap<>();
+        params.put("latchkey.directory", tmp.resolve("sessions").toString());
+        if (file != null) {
+            params.put(mistake.param, file.toString());
+        }
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(params)));
+        assertTrue(e.getMessage().contains("'" + mistake.param + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains(file != null ? file.toString()
+                : tmp.resolve("sessions.key").toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(mistake.says), e.getMessage());
+    }
+
+    @Test
+    void init_macKeyFiles_areUsed() throws Exception {
+        Path current = KeyMistake.key(tmp.resolve("current.key"), 32, "rw-------");
+        Path previous = KeyMistake.key(tmp.resolve("previous.key"), 32, "r--------");
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.macKeyFile", current.toString(),
+                "latchkey.previousMacKeyFiles", previous + " , " + current)));
+        f.destroy();
+        assertFalse(Files.exists(tmp.resolve("s.key")), "the default key file was made anyway");
+        LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp.resolve("s")).macKeyFile(current);
+        assertThrows(IllegalStateException.class, () -> b.macKeyFile(current));
+        assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .macKeyFile(tmp.resolve("k")));
+        assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .previousMacKeyFiles(tmp.resolve("k")));
     }
 
     @Test

@@ -47,6 +47,11 @@ public final class InitParams {
             Map.entry("latchkey.lockTimeout",
                     "a positive whole number of milliseconds (default 10000)"),
             Map.entry("latchkey.lockTimeoutStatus", "an HTTP status 400 to 599 (default 503)"),
+            Map.entry("latchkey.macKeyFile", "the path of an existing file of 32 to 1024 secret"
+                    + " bytes, mode 0600, outside the session directory (default: DIRECTORY.key"
+                    + " beside it, created on first use)"),
+            Map.entry("latchkey.previousMacKeyFiles", "comma-separated paths of key files that"
+                    + " verify but never sign, during a key rotation (default none)"),
             Map.entry("latchkey.listeners", "comma-separated fully qualified names of classes"
                     + " with a public no-argument constructor implementing HttpSessionListener,"
                     + " HttpSessionAttributeListener or HttpSessionIdListener (default none)")));
@@ -109,6 +114,9 @@ public final class InitParams {
                 v -> b.lockTimeout(Duration.ofMillis(Long.parseLong(v))));
         apply(config, "latchkey.lockTimeoutStatus",
                 v -> b.lockTimeoutStatus(Integer.parseInt(v)));
+        apply(config, "latchkey.macKeyFile", v -> b.macKeyFile(path(v)));
+        apply(config, "latchkey.previousMacKeyFiles", v -> b.previousMacKeyFiles(
+                split(v).stream().map(InitParams::path).toArray(Path[]::new)));
         apply(config, "latchkey.allowedTypes", v -> {
             List<Class<?>> types = new ArrayList<>();
             for (String name : split(v)) {
@@ -187,6 +195,14 @@ public final class InitParams {
             }
         }
         return names;
+    }
+
+    private static Path path(String value) {
+        try {
+            return Path.of(value);
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("not a path: " + e.getMessage(), e);
+        }
     }
 
     private static Class<?> load(String name) {

@@ -4,6 +4,7 @@ import dev.latchkey.LatchkeyException;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
+import dev.latchkey.StoreException;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletContext;
@@ -14,6 +15,7 @@ import jakarta.servlet.SessionCookieConfig;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,9 +72,24 @@ public final class SessionRuntime {
         if (!settings.allowedTypes().isEmpty()) {
             b.allowTypes(settings.allowedTypes().toArray(new Class<?>[0]));
         }
+        if (settings.macKeyFile() != null) {
+            b.macKeyFile(settings.macKeyFile());
+        }
+        if (!settings.previousMacKeyFiles().isEmpty()) {
+            b.previousMacKeyFiles(settings.previousMacKeyFiles().toArray(new Path[0]));
+        }
+        StoreConfig storeConfig = b.build();
         SessionStore store;
         try {
-            store = SessionStore.open(b.build());
+            store = SessionStore.open(storeConfig);
+        } catch (StoreException e) {
+            String param = settings.previousMacKeyFiles().contains(e.path())
+                    ? "latchkey.previousMacKeyFiles"
+                    : storeConfig.macKeyFile().map(f -> f.equals(e.path())).orElse(false)
+                            ? "latchkey.macKeyFile" : "latchkey.directory";
+            String value = param.equals("latchkey.directory")
+                    ? settings.directory().toString() : String.valueOf(e.path());
+            throw InitParams.fail(config, param, value, "cannot be used: " + e.getMessage(), e);
         } catch (LatchkeyException e) {
             throw InitParams.fail(config, "latchkey.directory", settings.directory().toString(),
                     "cannot be used: " + e.getMessage(), e);

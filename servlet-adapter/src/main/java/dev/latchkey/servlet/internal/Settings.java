@@ -26,15 +26,19 @@ import java.util.List;
  * @param allowedTypes extra attribute value classes
  * @param clock the store's clock
  * @param listeners session listeners
+ * @param macKeyFile the MAC key file, or null for the store's default
+ * @param previousMacKeyFiles files of keys that only verify
  */
 public record Settings(Path directory, Duration maxInactiveInterval, String cookieName,
         String cookiePath, String cookieDomain, Boolean cookieSecure, String cookieSameSite,
         Concurrency concurrency, SaveMode saveMode, Duration lockTimeout, int lockTimeoutStatus,
-        List<Class<?>> allowedTypes, Clock clock, List<EventListener> listeners) {
+        List<Class<?>> allowedTypes, Clock clock, List<EventListener> listeners,
+        Path macKeyFile, List<Path> previousMacKeyFiles) {
 
     /** Copies the lists. */
     public Settings {
         allowedTypes = List.copyOf(allowedTypes);
         listeners = List.copyOf(listeners);
+        previousMacKeyFiles = List.copyOf(previousMacKeyFiles);
     }
 }
