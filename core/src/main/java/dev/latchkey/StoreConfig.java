@@ -380,8 +380,7 @@ public final class StoreConfig {
          * key file. Use it when the key comes from a secret store; every process that shares the
          * directory must use the same key. The array is copied.
          *
-         * @param key at least {@value MacKeys#MIN_KEY_BYTES} (at most
-         *     {@value MacKeys#MAX_KEY_BYTES}) bytes from a secure random source
+         * @param key 32 to 1,024 bytes from a secure random source
          * @return this builder
          * @throws IllegalArgumentException if the key is shorter or longer, or all one byte value
          * @throws IllegalStateException if the key or a key file was set already
@@ -404,7 +403,7 @@ public final class StoreConfig {
          * silently make a new key); create one with {@code head -c 32 /dev/urandom > FILE &&
          * chmod 600 FILE}. When the store opens, it refuses the file (with a
          * {@link StoreException} that says what to do) if it is missing, unreadable, shorter than
-         * {@value MacKeys#MIN_KEY_BYTES} or longer than {@value MacKeys#MAX_KEY_BYTES} bytes, a
+         * 32 or longer than 1,024 bytes, a
          * symbolic link (the last name; links in the directories above it are followed), not a
          * regular file, open to the group or others where the file system is POSIX (mode 0600 or
          * 0400), or inside the session directory after resolving links. Its owner is not checked.
