@@ -277,8 +277,8 @@ final class SessionFiles {
 
     private SessionRecord parse(byte[] bytes, String id) throws RecordFormat.DamagedException {
         if (bytes == NOT_REGULAR) {
-            throw new RecordFormat.DamagedException("not a regular file (a symbolic link,"
-                    + " directory or special file)", false);
+            throw new RecordFormat.DamagedException("not a regular file: a symbolic link,"
+                    + " directory or special file", false);
         }
         if (bytes == TOO_LARGE) {
             throw new RecordFormat.DamagedException("larger than " + MAX_FILE_BYTES + " bytes",

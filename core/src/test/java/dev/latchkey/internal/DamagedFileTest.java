@@ -354,8 +354,10 @@ final class DamagedFileTest {
             List<String> moved = quarantined();
             assertEquals(1, moved.size(), moved.toString());
             assertTrue(moved.get(0).startsWith(damagedPath.getFileName() + "."), moved.toString());
-            if (damage.reason.equals(MAC)) {
-                assertTrue(moved.get(0).endsWith(".MAC-mismatch"), moved.toString());
+            if (damage.reason.equals(MAC) || damage.reason.equals(NOT_REGULAR)) {
+                // the name says why, without the details after the colon
+                assertTrue(moved.get(0).endsWith("." + damage.reason.replace(' ', '-')),
+                        moved.toString());
             }
             if (damagedBytes != null) {
                 assertArrayEquals(damagedBytes, Files.readAllBytes(dir.resolve("quarantine")

@@ -295,6 +295,11 @@ final class MacKeyTest {
         }
         String withFile = StoreConfig.builder(dir()).build().toString();
         assertTrue(withFile.contains("macKeyFile=" + temp.resolve("store.key")), withFile);
+        // nothing that walks the getters (a framework's config dump) can reach the bytes
+        for (java.lang.reflect.Method m : StoreConfig.class.getMethods()) {
+            String type = m.getGenericReturnType().getTypeName();
+            assertFalse(type.contains("byte[]"), m + " returns key material");
+        }
     }
 
     // ---- rotation ----
