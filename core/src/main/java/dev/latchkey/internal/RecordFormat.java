@@ -58,12 +58,16 @@ final class RecordFormat {
     /** A file that cannot be read as the session it was looked up by. */
     static final class DamagedException extends Exception {
         private static final long serialVersionUID = 1L;
-        /** True if the file is of a newer format: refused, but not moved aside. */
-        final boolean newerFormat;
+        /**
+         * True if the file may be valid for another process (another format version, or a MAC key
+         * this store is not configured with): refused, but left in place, so one misconfigured or
+         * newer process cannot move every session aside.
+         */
+        final boolean leaveInPlace;
 
-        DamagedException(String reason, boolean newerFormat) {
+        DamagedException(String reason, boolean leaveInPlace) {
             super(reason, null, false, false);
-            this.newerFormat = newerFormat;
+            this.leaveInPlace = leaveInPlace;
         }
     }
 
@@ -133,7 +137,8 @@ final class RecordFormat {
         MacKeys.Key key = keys.find(keyId);
         if (key == null) {
             throw new DamagedException("MAC mismatch: signed with key " + printable(keyId)
-                    + ", which this store does not have (it has " + keys.ids() + ")", false);
+                    + ", which this store does not have (it has " + keys.ids() + "); configure"
+                    + " that key (previousMacKeys) if it is a retired one", true);
         }
         byte[] expected;
         try {

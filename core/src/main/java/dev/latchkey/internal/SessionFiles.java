@@ -134,7 +134,7 @@ final class SessionFiles {
             return new Current(parse(bytes, id), fromOld);
         } catch (RecordFormat.DamagedException e) {
             Path damaged = fromOld ? old : current;
-            if (e.newerFormat) {
+            if (e.leaveInPlace) {
                 LOG.warn("session file {} is refused: {}; it is left in place", damaged,
                         e.getMessage());
                 return new Current(null, false);

@@ -116,7 +116,11 @@ final class MacKeyTest {
             assertEquals(1, log.warnings("created a new MAC key file", "already holds sessions")
                     .size(), log.warnings().toString());
             assertTrue(store.find(id).isEmpty(), "a session signed with a lost key is gone");
-            assertEquals(1, log.warnings(id, "MAC mismatch").size(), log.warnings().toString());
+            assertEquals(1, log.warnings(id, "MAC mismatch", "left in place").size(),
+                    log.warnings().toString());
+            assertTrue(Files.exists(new Layout(dir()).current(id)),
+                    "a file signed with a key this store lacks is not moved aside");
+            assertEquals(List.of(), quarantined());
         }
     }
 
@@ -140,7 +144,10 @@ final class MacKeyTest {
         try (SessionStore store = open(StoreConfig.builder(dir()).macKey(key))) {
             assertTrue(store.find(id).isEmpty(), "another key must not verify");
         }
-        assertEquals(1, quarantined().size());
+        assertEquals(List.of(), quarantined(), "a process with the wrong key moves nothing aside");
+        try (SessionStore store = open(StoreConfig.builder(dir()).macKey(original))) {
+            assertEquals("alice", store.find(id).orElseThrow().attribute("user"));
+        }
     }
 
     @Test
@@ -305,7 +312,7 @@ final class MacKeyTest {
     // ---- rotation ----
 
     @Test
-    void rotation_previousKeyVerifies_commitReSigns_unknownKeyIsQuarantined() throws Exception {
+    void rotation_previousKeyVerifies_commitReSigns_unknownKeyIsRefusedInPlace() throws Exception {
         byte[] k1 = TestKeys.random();
         byte[] k2 = TestKeys.random();
         Layout layout = new Layout(dir());
@@ -353,13 +360,17 @@ final class MacKeyTest {
             assertFalse(warned.get(0).contains(HexFormat.of().formatHex(k1)), warned.get(0));
             assertFalse(warned.get(0).contains(HexFormat.of().formatHex(k2)), warned.get(0));
         }
-        assertEquals(1, quarantined().size(), quarantined().toString());
-        assertTrue(quarantined().get(0).startsWith(b + "."), quarantined().toString());
+        assertEquals(List.of(), quarantined(), "refused, not moved aside");
+        assertArrayEquals(bBefore, Files.readAllBytes(layout.current(b)));
         // a store with an unrelated key accepts none of them
         try (SessionStore stranger = open(StoreConfig.builder(dir()).macKey(TestKeys.random()))) {
             assertTrue(stranger.find(c).isEmpty());
         }
-        assertEquals(2, quarantined().size(), quarantined().toString());
+        assertEquals(List.of(), quarantined(), quarantined().toString());
+        // the misconfigured process destroyed nothing: the right key reads c again
+        try (SessionStore fixed = open(StoreConfig.builder(dir()).macKey(k2).previousMacKeys(k1))) {
+            assertEquals("carol", fixed.find(c).orElseThrow().attribute("user"));
+        }
     }
 
     @Test
