@@ -119,6 +119,19 @@ public interface SessionChange {
         Builder maxInactiveInterval(Duration interval);
 
         /**
+         * Records which state of the session this change was made from, for the
+         * {@linkplain StoreStats#concurrentMerges() concurrent-merge counter}: a commit that finds
+         * a later revision on disk than this one counts as a merge with a concurrent change. It
+         * does not change what the commit does (a commit always applies its delta to the state on
+         * disk). Optional; the last call wins.
+         *
+         * @param loaded the session as the request read it (from {@code find} or a commit)
+         * @return this builder
+         * @throws NullPointerException if loaded is null
+         */
+        Builder basedOn(Session loaded);
+
+        /**
          * Returns the change collected so far. The builder may be used further; the returned
          * change does not see later calls.
          *

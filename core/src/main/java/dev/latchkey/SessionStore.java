@@ -202,6 +202,47 @@ public interface SessionStore extends AutoCloseable {
     Optional<Session> changeId(String id);
 
     /**
+     * Repairs what crashed processes left in the directory, now rather than when each session is
+     * next written. Any process may run it at any time, also while others serve requests and while
+     * another recovery runs: it changes a session only under that session's lock, by the same
+     * repair the next writer of the session would apply (see {@code docs/design.md}, "Failure
+     * model"). It walks every subdirectory of {@code sessions/} and, for each id that has an
+     * {@code ID.old} or {@code ID.tmp} beside it, takes the lock and
+     * <ul>
+     *   <li>publishes the state of a lone {@code ID.old} again as {@code ID} (a process died
+     *       between the two renames of a publish);</li>
+     *   <li>removes a stale {@code ID.old} beside an {@code ID}, and every {@code ID.tmp} (the
+     *       unpublished state of a commit that never returned);</li>
+     *   <li>moves a damaged file it reads to {@code quarantine/}.</li>
+     * </ul>
+     * It then makes even every lock stripe's publish sequence that a dead process left odd.
+     * Sessions without leftovers are not read, and expiry is not its business (the sweeper's).
+     *
+     * <p>Correctness never depends on running it: every operation reads a crash's leftovers
+     * correctly and the next writer of a session repairs them. It tidies the directory, and the
+     * report tells an operator that crashes happened. {@link #open} does not run it: opening must
+     * stay cheap for every worker that starts, and the scan costs one directory listing per
+     * subdirectory (4,096 at most) plus one lock per session with leftovers. Run it once at
+     * deployment or startup from one process, or from a maintenance job.
+     *
+     * <p>Failures do not stop the scan: each is collected in {@link RecoveryReport#errors()} and
+     * the scan goes on with the next session or directory.
+     *
+     * @return what was found and done
+     * @throws IllegalStateException if the store is closed
+     */
+    RecoveryReport recover();
+
+    /**
+     * Returns a snapshot of this store's counters (commits, merges with concurrent changes, lock
+     * waits and timeouts, quarantined files, swept sessions, repairs). Cheap, takes no lock, and
+     * works after {@link #close()} too.
+     *
+     * @return the counters since this store was opened
+     */
+    StoreStats stats();
+
+    /**
      * Returns the configuration this store was opened with.
      *
      * @return the configuration

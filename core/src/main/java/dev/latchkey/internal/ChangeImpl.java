@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
 import java.time.Duration;
 import java.util.Collections;
@@ -17,13 +18,26 @@ final class ChangeImpl implements SessionChange {
     private final Set<String> removes;
     private final boolean touch;
     private final Duration maxInactiveInterval;
+    /** The revision the change was made from ({@code basedOn}), or -1 if not given. */
+    private final long basedOnRevision;
 
     private ChangeImpl(Map<String, JsonNode> sets, Set<String> removes, boolean touch,
             Duration maxInactiveInterval) {
+        this(sets, removes, touch, maxInactiveInterval, -1);
+    }
+
+    private ChangeImpl(Map<String, JsonNode> sets, Set<String> removes, boolean touch,
+            Duration maxInactiveInterval, long basedOnRevision) {
         this.sets = Collections.unmodifiableMap(new LinkedHashMap<>(sets));
         this.removes = Collections.unmodifiableSet(new LinkedHashSet<>(removes));
         this.touch = touch;
         this.maxInactiveInterval = maxInactiveInterval;
+        this.basedOnRevision = basedOnRevision;
+    }
+
+    /** Whether this change was made from a state older than {@code onDisk}: a concurrent merge. */
+    boolean metConcurrentChange(SessionRecord onDisk) {
+        return basedOnRevision >= 0 && onDisk.revision > basedOnRevision;
     }
 
     /** Unwraps a change given to a store, refusing changes of other implementations. */
@@ -78,6 +92,7 @@ final class ChangeImpl implements SessionChange {
         private final Set<String> removes = new LinkedHashSet<>();
         private boolean touch;
         private Duration maxInactiveInterval;
+        private long basedOnRevision = -1;
 
         Builder(ValueCodec codec) {
             this.codec = codec;
@@ -116,8 +131,14 @@ final class ChangeImpl implements SessionChange {
         }
 
         @Override
+        public Builder basedOn(Session loaded) {
+            this.basedOnRevision = Objects.requireNonNull(loaded, "loaded").revision();
+            return this;
+        }
+
+        @Override
         public SessionChange build() {
-            return new ChangeImpl(sets, removes, touch, maxInactiveInterval);
+            return new ChangeImpl(sets, removes, touch, maxInactiveInterval, basedOnRevision);
         }
     }
 }

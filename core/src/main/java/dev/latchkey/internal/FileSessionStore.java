@@ -2,12 +2,15 @@ package dev.latchkey.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.Durability;
+import dev.latchkey.LockTimeoutException;
+import dev.latchkey.RecoveryReport;
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
 import dev.latchkey.SessionLock;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.StoreException;
+import dev.latchkey.StoreStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -18,6 +21,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * removed it. {@link #changeId} holds two stripes, taken in ascending stripe order, so two of them
  * cannot deadlock. Reads take no lock unless the lock-free read is inconclusive.
  *
- * <p>Thread-safety: thread-safe; holds no mutable state besides the closed flag.
+ * <p>Thread-safety: thread-safe; holds no mutable state besides the closed flag and the
+ * {@link StoreStats} counters ({@link LongAdder}s: no lock on the hot path).
  */
 public final class FileSessionStore implements SessionStore {
     private static final Logger LOG = LoggerFactory.getLogger(FileSessionStore.class);
@@ -41,6 +46,12 @@ public final class FileSessionStore implements SessionStore {
     private final SessionFiles files;
     private final LockTable locks;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final LongAdder commits = new LongAdder();
+    private final LongAdder concurrentMerges = new LongAdder();
+    private final LongAdder lockWaits = new LongAdder();
+    private final LongAdder lockTimeouts = new LongAdder();
+    private final LongAdder swept = new LongAdder();
+    private final LongAdder recoveries = new LongAdder();
 
     private FileSessionStore(StoreConfig config, LockTable locks, ValueCodec codec,
             SessionFiles files) {
@@ -72,6 +83,19 @@ public final class FileSessionStore implements SessionStore {
      */
     public static FileSessionStore open(StoreConfig config, byte[] macKey,
             List<byte[]> previousMacKeys) {
+        return open(config, macKey, previousMacKeys, FileOps.SYSTEM);
+    }
+
+    /**
+     * For tests that inject OS failures into the write path: a store whose configuration gives
+     * no key bytes (it may name key files), with its file writes going through {@code ops}.
+     */
+    static FileSessionStore open(StoreConfig config, FileOps ops) {
+        return open(config, null, List.of(), ops);
+    }
+
+    private static FileSessionStore open(StoreConfig config, byte[] macKey,
+            List<byte[]> previousMacKeys, FileOps ops) {
         Objects.requireNonNull(config, "config");
         Layout layout = new Layout(config.directory());
         prepareDirectory(layout);
@@ -79,9 +103,9 @@ public final class FileSessionStore implements SessionStore {
                 previousMacKeys, config.previousMacKeyFiles());
         ValueCodec codec = new ValueCodec(config);
         SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper(), keys),
-                config.durability() == Durability.SYNCED);
+                config.durability() == Durability.SYNCED, ops);
         LockTable locks = LockTable.open(layout.lockFile());
-        LOG.debug("opened session store in {}", layout.root());
+        LOG.info("opened session store in {} ({})", layout.root(), config.durability());
         return new FileSessionStore(config, locks, codec, files);
     }
 
@@ -135,7 +159,7 @@ public final class FileSessionStore implements SessionStore {
         String id = SessionIds.generate();
         SessionRecord blank = new SessionRecord(id, now, now, interval, -1, new LinkedHashMap<>());
         SessionRecord record = blank.apply(change, now);
-        LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+        LockTable.Held held = lockStripe(stripe(id), config.lockTimeout(), describe(id));
         try {
             files.publish(new SessionFiles.Current(null, false), record, held);
         } finally {
@@ -154,7 +178,7 @@ public final class FileSessionStore implements SessionStore {
         }
         SessionRecord record = readWithoutLock(id);
         if (record == SessionFiles.DAMAGED) {
-            LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+            LockTable.Held held = lockStripe(stripe(id), config.lockTimeout(), describe(id));
             try {
                 record = files.readLocked(id).record;
             } finally {
@@ -215,10 +239,10 @@ public final class FileSessionStore implements SessionStore {
         String newId = SessionIds.generate();
         int a = stripe(id);
         int b = stripe(newId);
-        LockTable.Held first = locks.acquire(Math.min(a, b), config.lockTimeout(), describe(id));
+        LockTable.Held first = lockStripe(Math.min(a, b), config.lockTimeout(), describe(id));
         try {
             LockTable.Held second = a == b ? null
-                    : locks.acquire(Math.max(a, b), config.lockTimeout(), describe(newId));
+                    : lockStripe(Math.max(a, b), config.lockTimeout(), describe(newId));
             try {
                 return moveLocked(id, newId, b == a ? first : b > a ? second : first);
             } finally {
@@ -242,7 +266,7 @@ public final class FileSessionStore implements SessionStore {
         requireOpen();
         // a malformed id names no session: its handle guards nothing and finds nothing
         LockTable.Held held = SessionIds.isWellFormed(id)
-                ? locks.acquire(stripe(id), timeout, describe(id)) : null;
+                ? lockStripe(stripe(id), timeout, describe(id)) : null;
         return new HeldSessionLock(this, id, held);
     }
 
@@ -252,10 +276,30 @@ public final class FileSessionStore implements SessionStore {
     }
 
     @Override
+    public RecoveryReport recover() {
+        requireOpen();
+        RecoveryReport report = new Recovery(this, files).run();
+        recoveries.increment();
+        return report;
+    }
+
+    @Override
+    public StoreStats stats() {
+        return new StoreStats(commits.sum(), concurrentMerges.sum(), lockWaits.sum(),
+                lockTimeouts.sum(), files.quarantined.sum(), swept.sum(), files.repairs.sum(),
+                recoveries.sum());
+    }
+
+    /** For the expiry sweeper: counts sessions it removed. */
+    void countSwept(long sessions) {
+        swept.add(sessions);
+    }
+
+    @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             locks.release();
-            LOG.debug("closed session store in {}", config.directory());
+            LOG.info("closed session store in {}", config.directory());
         }
     }
 
@@ -281,7 +325,7 @@ public final class FileSessionStore implements SessionStore {
         if (!SessionIds.isWellFormed(id)) {
             return work.run(null);
         }
-        LockTable.Held held = locks.acquire(stripe(id), config.lockTimeout(), describe(id));
+        LockTable.Held held = lockStripe(stripe(id), config.lockTimeout(), describe(id));
         try {
             return work.run(held);
         } finally {
@@ -318,6 +362,10 @@ public final class FileSessionStore implements SessionStore {
         }
         SessionRecord next = current.record.apply(change, now());
         files.publish(current, next, held);
+        commits.increment();
+        if (change.metConcurrentChange(current.record)) {
+            concurrentMerges.increment();
+        }
         return Optional.of(snapshot(next));
     }
 
@@ -334,6 +382,7 @@ public final class FileSessionStore implements SessionStore {
                 : codec.encode(name, next));
         SessionRecord record = current.record.apply(change, now());
         files.publish(current, record, held);
+        commits.increment();
         return Optional.of(snapshot(record));
     }
 
@@ -361,7 +410,36 @@ public final class FileSessionStore implements SessionStore {
     }
 
     LockTable.Held acquire(String id, Duration timeout) {
-        return locks.acquire(stripe(id), timeout, describe(id));
+        return lockStripe(stripe(id), timeout, describe(id));
+    }
+
+    /** One attempt, not counted as a wait or a timeout: the held stripe, or null if busy. */
+    LockTable.Held tryAcquire(String id) {
+        try {
+            return locks.acquire(stripe(id), Duration.ZERO, describe(id));
+        } catch (LockTimeoutException busy) {
+            return null;
+        }
+    }
+
+    /** Every acquisition of this store goes through here, for the lock counters. */
+    LockTable.Held lockStripe(int stripe, Duration timeout, String what) {
+        LockTable.Held held;
+        try {
+            held = locks.acquire(stripe, timeout, what);
+        } catch (LockTimeoutException e) {
+            lockWaits.increment();
+            lockTimeouts.increment();
+            throw e;
+        }
+        if (held.waited()) {
+            lockWaits.increment();
+        }
+        return held;
+    }
+
+    long publishSequence(int stripe) {
+        return locks.publishSequence(stripe);
     }
 
     static int stripe(String id) {

@@ -109,11 +109,8 @@ final class HeldSessionLock implements SessionLock {
         if (stripe > held.stripe()) {
             return store.acquire(newId, store.config().lockTimeout());
         }
-        try {
-            return store.acquire(newId, Duration.ZERO);
-        } catch (LockTimeoutException busy) {
-            return NOT_HAD;
-        }
+        LockTable.Held had = store.tryAcquire(newId);
+        return had == null ? NOT_HAD : had;
     }
 
     @Override

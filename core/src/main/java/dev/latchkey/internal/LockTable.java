@@ -208,8 +208,12 @@ final class LockTable {
         retain();
         Semaphore semaphore = enter(stripe);
         boolean acquired = false;
+        boolean waited = false;
         try {
-            if (!semaphore.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            if (!semaphore.tryAcquire()) {
+                waited = true;
+            }
+            if (waited && !semaphore.tryAcquire(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
                 if (owner(stripe) == Thread.currentThread()) {
                     throw new LockTimeoutException("lock of " + what + " is held by this very"
                             + " thread, through a SessionLock it has not closed (the lock is not"
@@ -220,10 +224,14 @@ final class LockTable {
                         + " this JVM", timeout);
             }
             try {
-                FileLock lock = pollOsLock(stripe, deadline, timeout, what);
+                FileLock lock = tryOsLock(stripe);
+                if (lock == null) {
+                    waited = true;
+                    lock = pollOsLock(stripe, deadline, timeout, what);
+                }
                 local.get(stripe).owner = Thread.currentThread();
                 acquired = true;
-                return new Held(stripe, lock, semaphore);
+                return new Held(stripe, lock, semaphore, waited);
             } finally {
                 if (!acquired) {
                     semaphore.release();
@@ -272,20 +280,24 @@ final class LockTable {
         }
     }
 
+    /** One attempt at the OS lock of a stripe: the lock, or null if another process holds it. */
+    private FileLock tryOsLock(int stripe) {
+        try {
+            return channel.tryLock(stripe, 1, false);
+        } catch (OverlappingFileLockException e) {
+            // another table of this JVM holds it: the same file reached by another path
+            // (a bind mount); it is as held as a lock of another process
+            return null;
+        } catch (IOException e) {
+            throw new StoreException("cannot lock the lock file", file, e);
+        }
+    }
+
     private FileLock pollOsLock(int stripe, long deadline, Duration timeout, String what) {
         long backoff = 10_000; // 10 µs
         int spins = 0;
         while (true) {
-            FileLock lock;
-            try {
-                lock = channel.tryLock(stripe, 1, false);
-            } catch (OverlappingFileLockException e) {
-                // another table of this JVM holds it: the same file reached by another path
-                // (a bind mount); it is as held as a lock of another process
-                lock = null;
-            } catch (IOException e) {
-                throw new StoreException("cannot lock the lock file", file, e);
-            }
+            FileLock lock = tryOsLock(stripe);
             if (lock != null) {
                 return lock;
             }
@@ -312,22 +324,34 @@ final class LockTable {
         private final int stripe;
         private final FileLock lock;
         private final Semaphore semaphore;
+        private final boolean waited;
         private boolean released;
 
-        private Held(int stripe, FileLock lock, Semaphore semaphore) {
+        private Held(int stripe, FileLock lock, Semaphore semaphore, boolean waited) {
             this.stripe = stripe;
             this.lock = lock;
             this.semaphore = semaphore;
+            this.waited = waited;
         }
 
         int stripe() {
             return stripe;
         }
 
-        /** Marks the start of a window in which a session file of this stripe is away. */
-        void beginPublish() {
+        /** Whether the first attempt found the stripe busy, in this JVM or in another process. */
+        boolean waited() {
+            return waited;
+        }
+
+        /**
+         * Marks the start of a window in which a session file of this stripe is away.
+         *
+         * @return true if the sequence was odd: a holder died inside such a window (a repair)
+         */
+        boolean beginPublish() {
             long v = publishSequence(stripe);
             SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, (v & 1) == 0 ? v + 1 : v + 2);
+            return (v & 1) != 0;
         }
 
         /**
@@ -335,10 +359,23 @@ final class LockTable {
          * inside the window: while this stripe is held nobody is inside it.
          */
         void endPublish() {
+            repairSequence();
+        }
+
+        /**
+         * Makes an odd sequence even: while this stripe is held nobody is inside a publish
+         * window, so an odd value outside {@link #beginPublish}/{@link #endPublish} is the trace
+         * of a holder that died inside one.
+         *
+         * @return true if the sequence was odd
+         */
+        boolean repairSequence() {
             long v = publishSequence(stripe);
             if ((v & 1) != 0) {
                 SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, v + 1);
+                return true;
             }
+            return false;
         }
 
         /** Releases the OS lock, then the JVM's semaphore. Idempotent. */

@@ -70,13 +70,23 @@ final class SessionFiles {
 
     /** Whether commits force files and directories to disk ({@code Durability.SYNCED}). */
     private final boolean sync;
+    private final FileOps ops;
     /** Forces done, for tests that prove the synced path is taken. */
     final LongAdder forces = new LongAdder();
+    /** Damaged files moved aside (or deleted), for {@code StoreStats}. */
+    final LongAdder quarantined = new LongAdder();
+    /** Crash leftovers resolved, lazily or by recovery, for {@code StoreStats}. */
+    final LongAdder repairs = new LongAdder();
 
     SessionFiles(Layout layout, RecordFormat format, boolean sync) {
+        this(layout, format, sync, FileOps.SYSTEM);
+    }
+
+    SessionFiles(Layout layout, RecordFormat format, boolean sync, FileOps ops) {
         this.layout = layout;
         this.format = format;
         this.sync = sync;
+        this.ops = ops;
         this.fileMode = FileModes.file(layout.root());
         this.dirMode = FileModes.directory(layout.root());
     }
@@ -85,10 +95,17 @@ final class SessionFiles {
     static final class Current {
         final SessionRecord record; // null: no session
         final boolean fromOld;
+        /** Whether reading it moved a damaged file aside ({@code ID.old} if fromOld). */
+        final boolean quarantined;
 
         Current(SessionRecord record, boolean fromOld) {
+            this(record, fromOld, false);
+        }
+
+        Current(SessionRecord record, boolean fromOld, boolean quarantined) {
             this.record = record;
             this.fromOld = fromOld;
+            this.quarantined = quarantined;
         }
     }
 
@@ -122,7 +139,10 @@ final class SessionFiles {
         byte[] bytes = readIfExists(current);
         boolean fromOld = false;
         if (bytes != null) {
-            deleteIfExists(old); // stale: a publish crashed after its step 3
+            if (deleteIfExists(old)) { // stale: a publish crashed after its step 3
+                repairs.increment();
+                LOG.debug("removed stale {}", old);
+            }
         } else {
             bytes = readIfExists(old);
             fromOld = true;
@@ -140,8 +160,50 @@ final class SessionFiles {
                 return new Current(null, false);
             }
             quarantine(damaged, e.getMessage());
-            return new Current(null, false);
+            return new Current(null, fromOld, true);
         }
+    }
+
+    /** What {@link #repair} found and did for one id. */
+    static final class Repair {
+        final boolean republished;
+        final int leftoversRemoved;
+        final boolean quarantined;
+
+        Repair(boolean republished, int leftoversRemoved, boolean quarantined) {
+            this.republished = republished;
+            this.leftoversRemoved = leftoversRemoved;
+            this.quarantined = quarantined;
+        }
+    }
+
+    /**
+     * Resolves the crash leftovers of one id now, by the same steps the next writer would take:
+     * {@link #readLocked} removes a stale {@code ID.old} and moves damage aside; a state that only
+     * {@code ID.old} holds is published again by {@link #publish} (which removes a leftover
+     * {@code ID.tmp} on its way and {@code ID.old} at its end); an {@code ID.tmp} beside nothing
+     * to publish is removed as {@link #writeTemp} would remove it. The stripe must be held.
+     */
+    Repair repair(String id, LockTable.Held held) {
+        Path old = layout.old(id);
+        Path temp = layout.temp(id);
+        boolean hadOld = exists(old);
+        boolean hadTemp = exists(temp);
+        Current current = readLocked(id);
+        boolean republished = current.record != null && current.fromOld;
+        if (republished) {
+            publish(current, current.record, held);
+        } else if (hadTemp) {
+            removeLeftover(temp);
+        }
+        boolean oldWasDamaged = current.quarantined && current.fromOld;
+        int removed = (hadOld && !republished && !oldWasDamaged && !exists(old) ? 1 : 0)
+                + (hadTemp && !exists(temp) ? 1 : 0);
+        return new Repair(republished, removed, current.quarantined);
+    }
+
+    private static boolean exists(Path path) {
+        return Files.exists(path, LinkOption.NOFOLLOW_LINKS);
     }
 
     /**
@@ -161,18 +223,25 @@ final class SessionFiles {
         }
         writeTemp(temp, bytes);
         boolean hides = previous.record != null && !previous.fromOld;
+        if (previous.record != null && previous.fromOld) {
+            repairs.increment(); // completes a publish that a crash cut between its renames
+            LOG.debug("publishing {} over the state a crashed publish left in {}", current,
+                    layout.old(id));
+        }
         try {
             if (hides) {
                 // from here until ID.old is gone, a lock-free reader may miss both names
-                held.beginPublish();
-                Files.move(current, layout.old(id), StandardCopyOption.ATOMIC_MOVE);
+                if (held.beginPublish()) {
+                    repairs.increment(); // a holder died inside this window before
+                }
+                ops.move(current, layout.old(id));
             }
-            Files.move(temp, current, StandardCopyOption.ATOMIC_MOVE);
+            ops.move(temp, current);
         } catch (IOException e) {
             // undo what can be undone; by the rule the old state is still current
             StoreException failure = storeException("cannot publish session", current, e);
             try {
-                Files.deleteIfExists(temp);
+                ops.deleteIfExists(temp);
             } catch (IOException cleanup) {
                 failure.addSuppressed(cleanup);
             }
@@ -186,7 +255,16 @@ final class SessionFiles {
             forceDirectory(current.getParent()); // the renames are on disk
         }
         if (previous.record != null) {
-            deleteIfExists(layout.old(id));
+            Path old = layout.old(id);
+            try {
+                ops.deleteIfExists(old);
+            } catch (IOException e) {
+                // the new state is published (ID wins over ID.old by the rule): the commit stands,
+                // and the next writer or a recovery removes the stale file
+                LOG.warn("session {} is published, but its previous state {} could not be removed;"
+                        + " it is stale and removed by the next commit or by recover()",
+                        FileSessionStore.describe(id), old, e);
+            }
         }
     }
 
@@ -207,6 +285,10 @@ final class SessionFiles {
         deleteIfExists(layout.temp(id));
     }
 
+    Layout layout() {
+        return layout;
+    }
+
     /**
      * Writes the temp file as a new file ({@code O_CREAT|O_EXCL}, which follows no link). Whatever
      * stands at the temp name (a crash's leftover, or something planted: a link, a hard link to
@@ -214,10 +296,10 @@ final class SessionFiles {
      */
     private void writeTemp(Path temp, byte[] bytes) {
         for (int attempt = 0; ; attempt++) {
-            try (FileChannel out = FileChannel.open(temp, WRITE_TEMP, fileMode)) {
+            try (FileChannel out = ops.openNew(temp, WRITE_TEMP, fileMode)) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
                 while (buffer.hasRemaining()) {
-                    out.write(buffer);
+                    ops.write(out, buffer);
                 }
                 if (sync) {
                     out.force(true); // the data is on disk before any name points at it
@@ -235,9 +317,10 @@ final class SessionFiles {
                 }
                 removeLeftover(temp);
             } catch (IOException e) {
+                // the channel is closed (try-with-resources): remove the partial file
                 StoreException failure = storeException("cannot write session file", temp, e);
                 try {
-                    Files.deleteIfExists(temp);
+                    ops.deleteIfExists(temp);
                 } catch (IOException cleanup) {
                     failure.addSuppressed(cleanup);
                 }
@@ -251,7 +334,10 @@ final class SessionFiles {
             LOG.warn("removing {}: not a regular file", temp);
         }
         try {
-            Files.deleteIfExists(temp);
+            if (ops.deleteIfExists(temp)) {
+                repairs.increment();
+                LOG.debug("removed leftover {}", temp);
+            }
         } catch (DirectoryNotEmptyException e) {
             quarantine(temp, "directory at the temp name");
         } catch (IOException e) {
@@ -324,9 +410,9 @@ final class SessionFiles {
         }
     }
 
-    private static void deleteIfExists(Path path) {
+    private boolean deleteIfExists(Path path) {
         try {
-            Files.deleteIfExists(path);
+            return ops.deleteIfExists(path);
         } catch (IOException e) {
             throw storeException("cannot delete session file", path, e);
         }
@@ -344,11 +430,13 @@ final class SessionFiles {
         try {
             Files.createDirectories(layout.quarantine(), dirMode);
             Files.move(damaged, target, StandardCopyOption.ATOMIC_MOVE);
+            quarantined.increment();
             LOG.warn("session file {} is damaged ({}); moved to {}", damaged, reason, target);
         } catch (IOException e) {
             LOG.warn("session file {} is damaged ({}) and could not be moved aside; deleting it",
                     damaged, reason, e);
             deleteIfExists(damaged);
+            quarantined.increment();
         }
     }
 

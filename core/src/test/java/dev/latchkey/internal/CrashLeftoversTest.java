@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.latchkey.LockTimeoutException;
 import dev.latchkey.MutableClock;
+import dev.latchkey.RecoveryReport;
 import dev.latchkey.Session;
+import dev.latchkey.SessionLock;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The states a crash can leave between the steps of the publish protocol (see
  * {@link SessionFiles}), built from real files the store wrote: readers apply the rule "ID if it
- * exists, else ID.old, else no session", and the next lock holder tidies up.
+ * exists, else ID.old, else no session", and the next lock holder tidies up; or
+ * {@link SessionStore#recover()} does, by the same repair, for every session at once.
  */
 final class CrashLeftoversTest {
     @TempDir
@@ -184,5 +190,151 @@ final class CrashLeftoversTest {
         assertFalse(exists(layout.current(id)));
         assertTrue(store.find(id).isEmpty());
         assertFalse(store.invalidate(id));
+    }
+
+    // ---- recover(): the same repairs, for every session with leftovers ----
+
+    private static void assertReport(RecoveryReport report, long examined, long republished,
+            long removed, long quarantined, long sequences) {
+        assertEquals(List.of(), report.errors(), "errors");
+        assertTrue(report.isClean());
+        assertEquals(List.of(examined, republished, removed, quarantined, sequences),
+                List.of(report.sessionsExamined(), report.republished(),
+                        report.leftoversRemoved(), report.quarantined(),
+                        report.sequencesRepaired()),
+                "examined, republished, removed, quarantined, sequences: " + report);
+    }
+
+    private List<Path> leftoverFiles() throws Exception {
+        try (Stream<Path> files = Files.walk(dir.resolve("sessions"))) {
+            return files.filter(p -> p.toString().endsWith(".tmp") || p.toString().endsWith(".old"))
+                    .toList();
+        }
+    }
+
+    @Test
+    void recover_oldAndTemp_republishesTheOldStateAndRemovesTheTemp() throws Exception {
+        Files.delete(layout.current(id));
+        Files.write(layout.old(id), revision0);
+        Files.write(layout.temp(id), revision1);
+
+        assertReport(store.recover(), 1, 1, 1, 0, 0);
+        assertOnlyCurrentFile();
+        Session found = store.find(id).orElseThrow();
+        assertEquals(Map.of("a", 1), found.attributes());
+        assertEquals(0, found.revision(), "recovery publishes the state, it commits nothing");
+    }
+
+    @Test
+    void recover_staleOld_removesItAndKeepsTheCurrentFileAsItWas() throws Exception {
+        Files.write(layout.old(id), revision0);
+
+        assertReport(store.recover(), 1, 0, 1, 0, 0);
+        assertOnlyCurrentFile();
+        assertArrayEquals(revision1, Files.readAllBytes(layout.current(id)));
+    }
+
+    @Test
+    void recover_garbageTemp_isRemoved() throws Exception {
+        Files.write(layout.temp(id), "garbage".getBytes(StandardCharsets.UTF_8));
+
+        assertReport(store.recover(), 1, 0, 1, 0, 0);
+        assertOnlyCurrentFile();
+        assertArrayEquals(revision1, Files.readAllBytes(layout.current(id)));
+    }
+
+    /** The next commit never removes a temp file of a session that is gone; recovery does. */
+    @Test
+    void recover_tempOfNoSession_isRemoved() throws Exception {
+        Files.move(layout.current(id), layout.temp(id));
+
+        assertReport(store.recover(), 1, 0, 1, 0, 0);
+        assertEquals(List.of(), leftoverFiles());
+        assertFalse(exists(layout.current(id)));
+        assertTrue(store.find(id).isEmpty());
+    }
+
+    @Test
+    void recover_damagedLoneOld_isQuarantined() throws Exception {
+        Files.delete(layout.current(id));
+        Files.write(layout.old(id), java.util.Arrays.copyOf(revision0, revision0.length / 2));
+
+        assertReport(store.recover(), 1, 0, 0, 1, 0);
+        assertEquals(List.of(), leftoverFiles());
+        try (Stream<Path> moved = Files.list(dir.resolve("quarantine"))) {
+            assertEquals(1, moved.count());
+        }
+        assertTrue(store.find(id).isEmpty());
+        assertEquals(1, store.stats().quarantined());
+    }
+
+    @Test
+    void recover_sessionWithoutLeftovers_isNotRead() throws Exception {
+        Files.write(layout.current(id), "damaged, but nobody asked".getBytes(StandardCharsets.UTF_8));
+
+        assertReport(store.recover(), 0, 0, 0, 0, 0);
+        assertTrue(exists(layout.current(id)), "recovery reads only sessions with leftovers");
+    }
+
+    @Test
+    void recover_oddPublishSequence_isMadeEven() {
+        int stripe = FileSessionStore.stripe(id);
+        LockTable table = LockTable.open(layout.lockFile());
+        try {
+            LockTable.Held held = table.acquire(stripe, Duration.ofSeconds(2), "test");
+            held.beginPublish(); // a holder that dies here never calls endPublish
+            held.release();
+            assertEquals(1, table.publishSequence(stripe) & 1);
+
+            assertReport(store.recover(), 0, 0, 0, 0, 1);
+            assertEquals(0, table.publishSequence(stripe) & 1);
+            assertReport(store.recover(), 0, 0, 0, 0, 0);
+        } finally {
+            table.release();
+        }
+    }
+
+    @Test
+    void recover_busyLock_isReportedAndTheScanGoesOn() throws Exception {
+        String other = store.create(store.change().set("x", 1).build()).id();
+        Files.write(layout.old(id), revision0);
+        Files.write(layout.temp(other), revision1);
+        RecoveryReport report;
+        try (SessionLock held = store.lock(id)) {
+            report = store.recover();
+            assertTrue(exists(layout.old(id)), "not touched without its lock");
+            assertEquals(id, held.id());
+        }
+        assertEquals(1, report.errors().size(), report.errors().toString());
+        assertTrue(report.errors().get(0) instanceof LockTimeoutException,
+                report.errors().get(0).toString());
+        assertFalse(report.isClean());
+        assertEquals(2, report.sessionsExamined());
+        assertEquals(1, report.leftoversRemoved(), "the other session was still repaired");
+        assertFalse(exists(layout.temp(other)));
+        assertEquals(1, store.stats().lockTimeouts());
+
+        assertReport(store.recover(), 1, 0, 1, 0, 0);
+        assertEquals(List.of(), leftoverFiles());
+    }
+
+    @Test
+    void recover_twice_secondFindsNothingAndStatsCountBoth() throws Exception {
+        Files.delete(layout.current(id));
+        Files.write(layout.old(id), revision0);
+        Files.write(layout.temp(id), revision1);
+        long repairsBefore = store.stats().repairs();
+
+        store.recover();
+        assertReport(store.recover(), 0, 0, 0, 0, 0);
+        assertEquals(2, store.stats().recoveries());
+        assertEquals(repairsBefore + 2, store.stats().repairs(),
+                "a publish completed from ID.old and a temp file removed");
+    }
+
+    @Test
+    void recover_emptyStore_isClean() {
+        store.invalidate(id);
+        assertReport(store.recover(), 0, 0, 0, 0, 0);
     }
 }

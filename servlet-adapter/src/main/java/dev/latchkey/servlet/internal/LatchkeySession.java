@@ -243,7 +243,7 @@ final class LatchkeySession implements HttpSession {
 
     /** The delta to commit now, by the save mode. */
     SessionChange pendingChange() {
-        SessionChange.Builder b = ctx.store().change();
+        SessionChange.Builder b = ctx.store().change().basedOn(snapshot); // for StoreStats
         for (String name : dirty) {
             if (removed.contains(name)) {
                 b.remove(name);
