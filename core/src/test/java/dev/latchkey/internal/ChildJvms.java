@@ -208,6 +208,36 @@ final class ChildJvms implements AutoCloseable {
             }
         }
 
+        /** Fails, with the child's output, if it has exited (on its own: it was not killed). */
+        void assertAlive() {
+            if (!process.isAlive()) {
+                fail("child " + name + " exited by itself with code " + process.exitValue()
+                        + describe());
+            }
+        }
+
+        /**
+         * Returns every line the child printed on stdout, once it has exited (killed or not) and
+         * its output is read to the end.
+         */
+        List<String> stdoutAfterExit(Duration timeout) {
+            try {
+                if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    fail("child " + name + " did not exit within " + timeout + describe());
+                }
+                outReader.join(timeout.toMillis());
+                if (outReader.isAlive()) {
+                    fail("the stdout of child " + name + " did not end within " + timeout);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+            synchronized (stdout) {
+                return new ArrayList<>(stdout);
+            }
+        }
+
         /**
          * Waits for the child to exit 0 and returns its {@code RESULT name value} lines as a map.
          */

@@ -67,6 +67,8 @@ public final class ChildWorker {
                 case "holdLock" -> holdLock(store, id);
                 case "tryLock" -> tryLock(store, id, intArg(args, 3));
                 case "openFresh" -> openFresh(store, Path.of(args[3]), intArg(args, 4));
+                case "crashLoop" -> crashLoop(store, id.split(","), intArg(args, 3),
+                        Long.parseLong(args[4]));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         } catch (Throwable e) {
@@ -326,6 +328,65 @@ public final class ChildWorker {
         }
         result("outcome", outcome);
         result("millis", (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** Prefix of the acknowledgement lines of {@link #crashLoop}. */
+    static final String ACK = "A";
+
+    /**
+     * Commits to a shared set of sessions in a tight loop until it is killed (it never stops by
+     * itself), printing and flushing one line {@code A k ...} per operation only after the
+     * operation returned, k = 0, 1, 2, ... (a gap would mean lost output, not a lost commit):
+     * <ul>
+     *   <li>{@code A k S s name k}: a commit set attribute {@code name} (written once:
+     *       {@code w<index>_<k>}) of session number {@code s} to {@code k};</li>
+     *   <li>{@code A k L s seq}: under {@link SessionStore#lock}, read counter {@code n}, committed
+     *       {@code n + 1} together with {@code i<index> = seq}, the seq-th such increment of this
+     *       child on that session (0, 1, 2, ...): on disk, {@code n} is exactly the sum over children of
+     *       {@code i<index> + 1};</li>
+     *   <li>{@code A k U s}: {@link SessionStore#update} incremented counter {@code u}.</li>
+     * </ul>
+     * A kill may land after an operation returned and before its line is out: at most one
+     * operation per kill is on disk without an acknowledgement.
+     */
+    private static void crashLoop(SessionStore store, String[] ids, int index, long seed) {
+        store.find(ids[0]); // load the classes; no more warm-up: start-up limits the kill rate
+        ready();
+        awaitGo();
+        java.util.Random random = new java.util.Random(seed);
+        int[] lockCounts = new int[ids.length];
+        String mine = "i" + index;
+        for (int k = 0; ; k++) {
+            int s = random.nextInt(ids.length);
+            String id = ids[s];
+            int op = random.nextInt(10);
+            String ack;
+            if (op < 3) {
+                String name = "w" + index + "_" + k;
+                require(store.commit(id, store.change().set(name, k).build()), id);
+                ack = "S " + s + " " + name + " " + k;
+            } else if (op < 7) {
+                int seq = lockCounts[s];
+                try (SessionLock lock = store.lock(id)) {
+                    Session now = require(lock.session(), id);
+                    Object n = now.attribute("n");
+                    require(lock.commit(store.change().basedOn(now)
+                            .set("n", n == null ? 1 : (Integer) n + 1).set(mine, seq).build()), id);
+                }
+                lockCounts[s] = seq + 1;
+                ack = "L " + s + " " + seq;
+            } else {
+                require(store.update(id, "u", v -> v == null ? 1 : (Integer) v + 1), id);
+                ack = "U " + s;
+            }
+            System.out.println(ACK + " " + k + " " + ack);
+            System.out.flush();
+        }
+    }
+
+    private static Session require(Optional<Session> session, String id) {
+        return session.orElseThrow(() -> new IllegalStateException("a shared session is gone: "
+                + id.substring(0, 6)));
     }
 
     // ---- plumbing ----
