@@ -195,9 +195,19 @@ final class ChildJvms implements AutoCloseable {
             }
         }
 
-        /** Kills the child with SIGKILL and waits until it is gone. */
+        /**
+         * Sends SIGKILL, without waiting. Through the {@link ProcessHandle}, not
+         * {@link Process#destroyForcibly()}: that one also closes our end of the child's stdout,
+         * which throws away whatever the child wrote and we had not read yet (the last
+         * acknowledgements before a kill, exactly the lines a crash test needs).
+         */
+        void signalKill() {
+            process.toHandle().destroyForcibly();
+        }
+
+        /** Kills the child with SIGKILL and waits until it is gone; its output stays readable. */
         void killHard() {
-            process.destroyForcibly();
+            signalKill();
             try {
                 if (!process.waitFor(10, TimeUnit.SECONDS)) {
                     fail("child " + name + " survived kill -9");
