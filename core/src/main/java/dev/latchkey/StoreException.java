@@ -4,8 +4,12 @@ import java.nio.file.Path;
 
 /**
  * The file system refused an operation of the store: permission denied, disk full, a read-only
- * file system, a directory that vanished. The session's previous state is intact: a commit that
- * fails with this exception has not published anything.
+ * file system, an I/O error, a directory that vanished. {@link #path()} names the file and
+ * {@link #getCause()} is the operating system's report. The session's previous state is intact:
+ * a commit that fails with this exception has not published anything, and its partial temp file
+ * is removed (a failure to remove it is attached with {@link #addSuppressed}). One exception, said
+ * in its message: under {@link Durability#SYNCED}, a failure to force the directory to disk comes
+ * after the new state is published.
  */
 public final class StoreException extends LatchkeyException {
     private static final long serialVersionUID = 1L;

@@ -35,6 +35,8 @@ final class ApiSurfaceTest {
             "dev.latchkey.SessionStore",
             "dev.latchkey.StoreConfig",
             "dev.latchkey.Durability",
+            "dev.latchkey.StoreStats",
+            "dev.latchkey.RecoveryReport",
             "dev.latchkey.StoreConfig$Builder",
             "dev.latchkey.Session",
             "dev.latchkey.SessionChange",
