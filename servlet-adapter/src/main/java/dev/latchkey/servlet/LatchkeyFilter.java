@@ -77,12 +77,22 @@ public final class LatchkeyFilter implements Filter {
     /**
      * Starts a programmatic configuration.
      *
-     * @param directory the session directory; every process that shares sessions must use the same
+     * @param directory the session directory, an absolute path; every process that shares
+     *     sessions must use the same
      * @return a builder
+     * @throws IllegalArgumentException if the path is relative: resolved against each process's
+     *     working directory, it would silently stop being shared by processes started elsewhere
      * @throws NullPointerException if directory is null
      */
     public static Builder builder(Path directory) {
-        return new Builder(Objects.requireNonNull(directory, "directory"));
+        Objects.requireNonNull(directory, "directory");
+        if (!directory.isAbsolute()) {
+            throw new IllegalArgumentException("the session directory must be an absolute path,"
+                    + " was '" + directory + "' (it would be resolved against this process's"
+                    + " working directory, " + Path.of("").toAbsolutePath() + ", so processes"
+                    + " started elsewhere would not share sessions); give the absolute path");
+        }
+        return new Builder(directory);
     }
 
     /**
@@ -95,7 +105,16 @@ public final class LatchkeyFilter implements Filter {
      */
     @Override
     public void init(FilterConfig filterConfig) throws ServletException {
-        Settings settings = preset != null ? preset : InitParams.parse(filterConfig).settings();
+        Settings settings = preset;
+        if (settings == null) {
+            Builder b = InitParams.parse(filterConfig);
+            try {
+                settings = b.settings();
+            } catch (IllegalArgumentException e) { // the only check across settings: the cookie
+                throw InitParams.fail(filterConfig, "latchkey.cookieName",
+                        filterConfig.getInitParameter("latchkey.cookieName"), e.getMessage(), e);
+            }
+        }
         this.runtime = SessionRuntime.start(settings, filterConfig);
     }
 
@@ -180,7 +199,9 @@ public final class LatchkeyFilter implements Filter {
         /**
          * Sets the session cookie's name. Default {@code LATCHKEY}.
          *
-         * @param name an RFC 6265 token other than {@code JSESSIONID} (the container's own cookie)
+         * @param name an RFC 6265 token other than {@code JSESSIONID} (the container's own cookie);
+         *     a name starting with {@code __Host-} or {@code __Secure-} (any case) obliges the
+         *     cookie to the rules browsers apply to these prefixes, checked by {@link #build()}
          * @return this builder
          * @throws IllegalArgumentException if the name is not a token or is {@code JSESSIONID}
          * @throws IllegalStateException if set already
@@ -308,16 +329,19 @@ public final class LatchkeyFilter implements Filter {
          * Sets how long a request waits for a session's lock (every commit; the whole request in
          * {@link Concurrency#EXCLUSIVE} mode). Default {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
          *
-         * @param timeout a positive duration
+         * @param timeout a positive duration, at most {@link StoreConfig#MAX_LOCK_TIMEOUT} (one day)
          * @return this builder
-         * @throws IllegalArgumentException if the timeout is not positive
+         * @throws IllegalArgumentException if the timeout is not positive or is over one day
          * @throws IllegalStateException if set already
          */
         public Builder lockTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "timeout");
             requireUnset(lockTimeout, "lockTimeout");
-            if (timeout.isZero() || timeout.isNegative()) {
-                throw new IllegalArgumentException("lock timeout must be positive, was " + timeout);
+            if (timeout.isZero() || timeout.isNegative()
+                    || timeout.compareTo(StoreConfig.MAX_LOCK_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("lock timeout must be positive and at most "
+                        + StoreConfig.MAX_LOCK_TIMEOUT.toMillis() + " ms (one day), was "
+                        + timeout.toMillis() + " ms");
             }
             this.lockTimeout = timeout;
             return this;
@@ -439,18 +463,48 @@ public final class LatchkeyFilter implements Filter {
          * Builds the filter. The directory is opened when the container calls
          * {@link LatchkeyFilter#init(FilterConfig)}.
          *
+         * <p>A cookie name with a prefix browsers enforce must meet its rules: {@code __Secure-}
+         * needs {@code cookieSecure(true)}; {@code __Host-} needs {@code cookieSecure(true)}, no
+         * {@code cookieDomain}, and a {@code cookiePath} of {@code /} (the default for such a name,
+         * whatever the context path). {@code auto} Secure is refused for them: a cookie sent
+         * without {@code Secure} on a plain-HTTP request would be dropped by the browser.
+         *
          * @return a new filter
+         * @throws IllegalArgumentException if the cookie name's prefix rules are not met; the
+         *     message says which setting to change
          */
         public LatchkeyFilter build() {
             return new LatchkeyFilter(settings());
         }
 
         private Settings settings() {
+            String name = cookieName != null ? cookieName : "LATCHKEY";
+            String lower = name.toLowerCase(Locale.ROOT);
+            boolean host = lower.startsWith("__host-");
+            if (host || lower.startsWith("__secure-")) {
+                String prefix = name.substring(0, host ? 7 : 9);
+                List<String> fix = new ArrayList<>();
+                if (!Boolean.TRUE.equals(cookieSecure)) {
+                    fix.add("set latchkey.cookieSecure to true (Builder.cookieSecure(true))");
+                }
+                if (host && cookiePath != null && !cookiePath.equals("/")) {
+                    fix.add("set latchkey.cookiePath to / or leave it out (Builder.cookiePath)");
+                }
+                if (host && cookieDomain != null) {
+                    fix.add("remove latchkey.cookieDomain (Builder.cookieDomain)");
+                }
+                if (!fix.isEmpty()) {
+                    throw new IllegalArgumentException("browsers reject a cookie named '" + name
+                            + "' unless it is Secure" + (host ? ", has Path=/ and no Domain" : "")
+                            + " (the " + prefix + " prefix): " + String.join("; ", fix)
+                            + ", or choose a name without the prefix");
+                }
+            }
             return new Settings(directory,
                     maxInactiveInterval != null ? maxInactiveInterval
                             : StoreConfig.DEFAULT_MAX_INACTIVE_INTERVAL,
-                    cookieName != null ? cookieName : "LATCHKEY",
-                    cookiePath, cookieDomain,
+                    name,
+                    host ? "/" : cookiePath, cookieDomain,
                     cookieSecure,
                     cookieSameSite != null ? cookieSameSite : "Lax",
                     concurrency != null ? concurrency : Concurrency.MERGE,

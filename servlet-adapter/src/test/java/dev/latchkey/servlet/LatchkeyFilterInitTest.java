@@ -71,6 +71,19 @@ final class LatchkeyFilterInitTest {
                 Arguments.of("latchkey.lockTimeout", "0", "positive whole number of milliseconds"),
                 Arguments.of("latchkey.lockTimeout", "-5", "positive whole number of milliseconds"),
                 Arguments.of("latchkey.lockTimeout", "10s", "positive whole number of milliseconds"),
+                Arguments.of("latchkey.lockTimeout", "172800000", "at most 86400000"),
+                Arguments.of("latchkey.lockTimeout", "86400001", "at most 86400000"),
+                Arguments.of("latchkey.directory", "relative/sessions", "absolute path"),
+                Arguments.of("latchkey.concurrency", "  ", "blank"),
+                Arguments.of("latchkey.cookieName", "", "blank"),
+                Arguments.of("latchkey.cookiePath", " ", "blank"),
+                Arguments.of("latchkey.allowedTypes", "\t", "blank"),
+                Arguments.of("latchkey.allowedTypes", Tracked.class.getName() + ",",
+                        "empty name"),
+                Arguments.of("latchkey.listeners", ",", "empty name"),
+                Arguments.of("latchkey.cookieName", "__Host-SID", "latchkey.cookieSecure to true"),
+                Arguments.of("latchkey.cookieName", "__secure-SID",
+                        "latchkey.cookieSecure to true"),
                 Arguments.of("latchkey.lockTimeoutStatus", "200", "400 to 599"),
                 Arguments.of("latchkey.lockTimeoutStatus", "busy", "400 to 599"),
                 Arguments.of("latchkey.concurrency", "serial", "merge or exclusive"),
@@ -102,6 +115,44 @@ final class LatchkeyFilterInitTest {
         assertTrue(e.getMessage().contains("'" + param + "'"), e.getMessage());
         assertTrue(e.getMessage().contains("'" + value + "'"), e.getMessage());
         assertTrue(e.getMessage().contains(allowed), e.getMessage());
+    }
+
+    static Stream<Arguments> prefixedCookies() {
+        return Stream.of(
+                Arguments.of(Map.of("latchkey.cookieName", "__Host-SID",
+                        "latchkey.cookieSecure", "true", "latchkey.cookiePath", "/app"),
+                        "latchkey.cookiePath to /"),
+                Arguments.of(Map.of("latchkey.cookieName", "__Host-SID",
+                        "latchkey.cookieSecure", "true", "latchkey.cookieDomain", "example.com"),
+                        "remove latchkey.cookieDomain"),
+                Arguments.of(Map.of("latchkey.cookieName", "__Host-SID",
+                        "latchkey.cookieSecure", "auto"), "latchkey.cookieSecure to true"),
+                Arguments.of(Map.of("latchkey.cookieName", "__Secure-SID",
+                        "latchkey.cookieSecure", "false"), "latchkey.cookieSecure to true"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("prefixedCookies")
+    void init_prefixedCookieNameBreakingItsRules_failsSayingWhatToChange(
+            Map<String, String> cookie, String fix) {
+        Map<String, String> params = new HashMap<>(cookie);
+        params.put("latchkey.directory", tmp.resolve("sessions").toString());
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(params)));
+        assertTrue(e.getMessage().contains("'latchkey.cookieName'"), e.getMessage());
+        assertTrue(e.getMessage().contains(fix), e.getMessage());
+    }
+
+    @Test
+    void init_hostPrefixedCookieMeetingItsRules_startsWithPathSlash() throws Exception {
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.cookieName", "__Host-SID", "latchkey.cookieSecure", "true")));
+        try {
+            assertTrue(f.toString().contains("cookiePath=/,"), f.toString());
+        } finally {
+            f.destroy();
+        }
     }
 
     @Test
@@ -199,6 +250,23 @@ final class LatchkeyFilterInitTest {
         assertThrows(IllegalArgumentException.class, () -> b.listener(new java.util.EventListener() {
         }));
         assertThrows(IllegalArgumentException.class, () -> b.allowTypes(Runnable.class));
+        IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class,
+                () -> b.lockTimeout(Duration.ofDays(2)));
+        assertTrue(tooLong.getMessage().contains("at most 86400000 ms"), tooLong.getMessage());
+        b.lockTimeout(Duration.ofDays(1)); // the maximum itself is allowed
+        IllegalArgumentException relative = assertThrows(IllegalArgumentException.class,
+                () -> LatchkeyFilter.builder(Path.of("sessions")));
+        assertTrue(relative.getMessage().contains("absolute path"), relative.getMessage());
+        IllegalArgumentException host = assertThrows(IllegalArgumentException.class,
+                () -> LatchkeyFilter.builder(tmp).cookieName("__Host-X").build());
+        assertTrue(host.getMessage().contains("Builder.cookieSecure(true)"), host.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .cookieName("__Host-X").cookieSecure(true).cookiePath("/app").build());
+        assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .cookieName("__Host-X").cookieSecure(true).cookieDomain("example.com").build());
+        LatchkeyFilter.builder(tmp).cookieName("__Host-X").cookieSecure(true).build();
+        LatchkeyFilter.builder(tmp).cookieName("__Secure-X").cookieSecure(true)
+                .cookieDomain("example.com").cookiePath("/app").build();
     }
 
     /** A MAC key misconfiguration: what to put on disk, which parameter to set, what to say. */

@@ -30,7 +30,7 @@ public final class InitParams {
 
     /** Parameter names and what each allows, as printed in error messages. */
     private static final Map<String, String> ALLOWED = new TreeMap<>(Map.ofEntries(
-            Map.entry("latchkey.directory", "a path to a writable directory (required)"),
+            Map.entry("latchkey.directory", "an absolute path to a writable directory (required)"),
             Map.entry("latchkey.maxInactiveInterval",
                     "a whole number of seconds; 0 or negative means never expire (default 1800)"),
             Map.entry("latchkey.cookieName",
@@ -45,7 +45,7 @@ public final class InitParams {
             Map.entry("latchkey.allowedTypes",
                     "comma-separated fully qualified names of concrete classes (default none)"),
             Map.entry("latchkey.lockTimeout",
-                    "a positive whole number of milliseconds (default 10000)"),
+                    "a positive whole number of milliseconds, at most 86400000 (one day; default 10000)"),
             Map.entry("latchkey.lockTimeoutStatus", "an HTTP status 400 to 599 (default 503)"),
             Map.entry("latchkey.macKeyFile", "the path of an existing file of 32 to 1024 secret"
                     + " bytes, mode 0600, outside the session directory (default: DIRECTORY.key"
@@ -84,13 +84,15 @@ public final class InitParams {
         }
         String dir = value(config, "latchkey.directory");
         if (dir == null) {
-            throw fail(config, "latchkey.directory", null, "it is missing or empty", null);
+            throw fail(config, "latchkey.directory", null, "it is missing", null);
         }
         LatchkeyFilter.Builder b;
         try {
             b = LatchkeyFilter.builder(Path.of(dir));
         } catch (InvalidPathException e) {
             throw fail(config, "latchkey.directory", dir, "not a path", e);
+        } catch (IllegalArgumentException e) {
+            throw fail(config, "latchkey.directory", dir, e.getMessage(), e);
         }
         apply(config, "latchkey.maxInactiveInterval",
                 v -> b.maxInactiveInterval(Duration.ofSeconds(Long.parseLong(v))));
@@ -182,17 +184,31 @@ public final class InitParams {
         }
     }
 
-    private static String value(FilterConfig config, String param) {
+    /**
+     * The parameter's value, stripped; null if absent.
+     *
+     * @throws ServletException if it is given but blank: a value that was meant to be filled in
+     *     (a template, an unset variable) must not silently become the default
+     */
+    private static String value(FilterConfig config, String param) throws ServletException {
         String v = config.getInitParameter(param);
-        return v == null || v.isBlank() ? null : v.strip();
+        if (v == null) {
+            return null;
+        }
+        if (v.isBlank()) {
+            throw fail(config, param, v, "it is blank; give a value, or remove the parameter to get"
+                    + " the default", null);
+        }
+        return v.strip();
     }
 
     private static List<String> split(String v) {
         List<String> names = new ArrayList<>();
-        for (String part : v.split(",")) {
-            if (!part.isBlank()) {
-                names.add(part.strip());
+        for (String part : v.split(",", -1)) {
+            if (part.isBlank()) {
+                throw new IllegalArgumentException("an empty name in the comma-separated list");
             }
+            names.add(part.strip());
         }
         return names;
     }
