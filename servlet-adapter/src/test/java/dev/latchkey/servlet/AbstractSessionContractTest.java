@@ -590,4 +590,68 @@ abstract class AbstractSessionContractTest {
         assertEquals(List.of("bound:t:one", "bound:t:two", "unbound:t:one", "unbound:t:two"),
                 List.copyOf(Tracked.EVENTS));
     }
+
+    @Test
+    void listeners_thatThrow_areLoggedAndEveryOperationStillHappens() throws Exception {
+        Queue<String> seen = new ConcurrentLinkedQueue<>();
+        class Failing implements HttpSessionListener, HttpSessionAttributeListener,
+                HttpSessionIdListener {
+            @Override
+            public void sessionCreated(HttpSessionEvent e) {
+                throw new IllegalStateException("audit log down");
+            }
+
+            @Override
+            public void sessionDestroyed(HttpSessionEvent e) {
+                // "about to be invalidated": the attributes are still readable
+                seen.add("destroyed:t=" + e.getSession().getAttribute("t"));
+                throw new IllegalStateException("audit log down");
+            }
+
+            @Override
+            public void attributeAdded(HttpSessionBindingEvent e) {
+                throw new IllegalStateException("audit log down");
+            }
+
+            @Override
+            public void attributeReplaced(HttpSessionBindingEvent e) {
+                throw new IllegalStateException("audit log down");
+            }
+
+            @Override
+            public void attributeRemoved(HttpSessionBindingEvent e) {
+                throw new IllegalStateException("audit log down");
+            }
+
+            @Override
+            public void sessionIdChanged(HttpSessionEvent e, String oldId) {
+                throw new IllegalStateException("audit log down");
+            }
+        }
+        start(b -> b.listener(new Failing()).allowTypes(Tracked.class));
+        try (LogCapture log = new LogCapture()) {
+            String id = get("info").get("id");
+            assertTrue(probe.find(id).isPresent(), "created although sessionCreated threw");
+            get("set?n=x&v=1");
+            get("set?n=x&v=2");
+            assertEquals("2", probe.find(id).orElseThrow().attribute("x"));
+            get("bind?n=t&v=throw1");
+            get("bind?n=t&v=throw2");
+            assertEquals(new Tracked("throw2"), probe.find(id).orElseThrow().attribute("t"));
+            String moved = get("changeid").get("new");
+            assertTrue(probe.find(id).isEmpty() && probe.find(moved).isPresent(), "id changed");
+            get("remove?n=x");
+            assertEquals(java.util.Set.of("t"), probe.find(moved).orElseThrow().attributeNames());
+            HttpResponse<String> r = send("invalidate");
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("ISE", parse(r.body()).get("after"));
+            assertTrue(probe.find(moved).isEmpty(), "logged out although the listeners threw");
+            assertEquals("none", get("get?n=t").get("session"));
+            assertEquals(List.of("destroyed:t=Tracked[value=throw2]"), List.copyOf(seen));
+            // created, added, replaced; bound+added; bound+unbound+replaced; id changed; removed;
+            // destroyed, then unbound+removed for t
+            assertEquals(13, log.warnings("threw from").size(), log.warnings("threw").toString());
+            assertEquals(4, log.warnings(Tracked.class.getName(), "threw from").size());
+        }
+    }
 }

@@ -5,7 +5,10 @@ import jakarta.servlet.http.HttpSessionBindingListener;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
-/** A storable value that records its binding events. */
+/**
+ * A storable value that records its binding events; one whose value starts with "throw" then
+ * throws from them.
+ */
 public record Tracked(String value) implements HttpSessionBindingListener {
 
     /** Events of all instances, as "bound:NAME:VALUE" / "unbound:NAME:VALUE". */
@@ -14,10 +17,18 @@ public record Tracked(String value) implements HttpSessionBindingListener {
     @Override
     public void valueBound(HttpSessionBindingEvent event) {
         EVENTS.add("bound:" + event.getName() + ":" + value);
+        failIfAsked();
     }
 
     @Override
     public void valueUnbound(HttpSessionBindingEvent event) {
         EVENTS.add("unbound:" + event.getName() + ":" + value);
+        failIfAsked();
+    }
+
+    private void failIfAsked() {
+        if (value.startsWith("throw")) {
+            throw new IllegalStateException("binding listener failure (test)");
+        }
     }
 }

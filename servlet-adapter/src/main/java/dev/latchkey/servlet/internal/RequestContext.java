@@ -215,10 +215,23 @@ final class RequestContext {
         return requestedValid;
     }
 
-    /** Invalidates s, which the caller checked is this request's valid session. */
+    /**
+     * Invalidates s, which the caller checked is this request's valid session. As the Servlet
+     * specification words it, {@code sessionDestroyed} is told the session is "about to be
+     * invalidated": listeners run first, with every attribute still readable, then the attributes
+     * are unbound, then the session leaves the store. Listener exceptions are logged by
+     * {@link Listeners}; the removal happens whatever the listeners do.
+     */
     synchronized void invalidate(LatchkeySession s) {
-        rt.listeners().destroyed(s);
-        s.unbindAll();
+        try {
+            rt.listeners().destroyed(s);
+            s.unbindAll();
+        } finally {
+            removeInvalidated(s);
+        }
+    }
+
+    private void removeInvalidated(LatchkeySession s) {
         try {
             if (lock != null) {
                 lock.invalidate();
