@@ -538,6 +538,26 @@ abstract class AbstractSessionContractTest {
         assertEquals("[a, b]", get("get?n=l").get("value"));
     }
 
+    @Test
+    void unstorableValueFoundAtCommit_isSkippedWithWarnAndTheOtherChangesAreCommitted()
+            throws Exception {
+        start(b -> b.saveMode(SaveMode.ON_GET_ATTRIBUTE));
+        get("listsetup?n=l");
+        String id = cookies.getCookieStore().getCookies().get(0).getValue();
+        try (LogCapture log = new LogCapture()) {
+            HttpResponse<String> r = send("spoil?n=l&v=kept");
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("ok", r.body().strip());
+            assertEquals("kept", probe.find(id).orElseThrow().attribute("other"),
+                    "the request's other changes are committed");
+            assertEquals(List.of("a"), probe.find(id).orElseThrow().attribute("l"),
+                    "the spoiled attribute keeps its stored value");
+            assertFalse(probe.find(id).orElseThrow().attributeNames().contains("l2"));
+            assertEquals(1, log.warnings("'l'", "not saved").size(), log.warnings("").toString());
+            assertEquals(1, log.warnings("'l2'", "not saved").size());
+        }
+    }
+
     // ---- listeners ----
 
     @Test

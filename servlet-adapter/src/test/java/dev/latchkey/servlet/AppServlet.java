@@ -272,6 +272,18 @@ final class AppServlet implements Servlet {
                 list.add(v);
                 resp.getWriter().println("ok");
             }
+            case "/spoil" -> {
+                // in-place changes that make values unstorable, found only at commit
+                HttpSession s = req.getSession();
+                @SuppressWarnings("unchecked")
+                List<Object> read = (List<Object>) s.getAttribute(n);
+                read.add(new StringBuilder("read"));
+                List<Object> fresh = new ArrayList<>(List.of("a"));
+                s.setAttribute(n + "2", fresh);
+                fresh.add(new StringBuilder("set"));
+                s.setAttribute("other", v);
+                resp.getWriter().println("ok");
+            }
             case "/bind" -> {
                 req.getSession().setAttribute(n, new Tracked(v));
                 resp.getWriter().println("ok");

@@ -51,6 +51,8 @@ final class LatchkeySession implements HttpSession {
     private final Set<String> read = new LinkedHashSet<>();
     /** Stored names whose value cannot be decoded here: absent for this request. */
     private final Set<String> unreadable = new HashSet<>();
+    /** Names already reported as unstorable at a commit of this request. */
+    private final Set<String> unstorableWarned = new HashSet<>();
 
     LatchkeySession(RequestContext ctx, Session snapshot, boolean isNew) {
         this.ctx = ctx;
@@ -241,14 +243,20 @@ final class LatchkeySession implements HttpSession {
         return names;
     }
 
-    /** The delta to commit now, by the save mode. */
+    /**
+     * The delta to commit now, by the save mode. Values are encoded now, as they are at commit
+     * time: a value changed in place since {@code setAttribute} (or since {@code getAttribute}, in
+     * the save modes that write read values back) may have become unstorable. Such an attribute is
+     * left out, keeping its stored value, with one WARN per request naming it; the rest of the
+     * delta is committed.
+     */
     SessionChange pendingChange() {
         SessionChange.Builder b = ctx.store().change().basedOn(snapshot); // for StoreStats
         for (String name : dirty) {
             if (removed.contains(name)) {
                 b.remove(name);
             } else {
-                b.set(name, local.get(name));
+                setIfStorable(b, name, local.get(name));
             }
         }
         switch (ctx.runtime().settings().saveMode()) {
@@ -256,7 +264,7 @@ final class LatchkeySession implements HttpSession {
             case ON_GET_ATTRIBUTE -> {
                 for (String name : read) {
                     if (!dirty.contains(name) && local.containsKey(name)) {
-                        b.set(name, local.get(name));
+                        setIfStorable(b, name, local.get(name));
                     }
                 }
             }
@@ -265,7 +273,7 @@ final class LatchkeySession implements HttpSession {
                     if (!dirty.contains(name)) {
                         Object v = value(name);
                         if (v != null) {
-                            b.set(name, v);
+                            setIfStorable(b, name, v);
                         }
                     }
                 }
@@ -278,6 +286,20 @@ final class LatchkeySession implements HttpSession {
             b.maxInactiveInterval(interval);
         }
         return b.build();
+    }
+
+    private void setIfStorable(SessionChange.Builder b, String name, Object value) {
+        try {
+            b.set(name, value);
+        } catch (IllegalArgumentException e) {
+            if (unstorableWarned.add(name)) {
+                LOG.warn("session attribute '{}' is not saved: its value ({}) was changed in place"
+                        + " after setAttribute/getAttribute and can no longer be stored: {}; its"
+                        + " stored value is kept and the request's other changes are committed."
+                        + " Call setAttribute with a storable value instead", name,
+                        value.getClass().getName(), e.getMessage());
+            }
+        }
     }
 
     void committed(Session after) {
