@@ -515,6 +515,75 @@ abstract class AbstractSessionContractTest {
     }
 
     @Test
+    void exclusive_lockTimeout_errorPageHasNoSessionAndLeavesCookieAndLocksAlone()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(300)));
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS));
+        HttpResponse<String> refused = send("get?n=a");
+        app.release.countDown();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(503, refused.statusCode(), refused.body());
+        Map<String, String> page = parse(refused.body());
+        assertEquals("503", page.get("error"), "the error page ran: " + refused.body());
+        assertEquals("none", page.get("session"));
+        assertEquals("ISE", page.get("created"), "no session created over the client's cookie");
+        assertEquals(List.of(), setCookies(refused), "the client's cookie is left alone");
+        try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofSeconds(5))) {
+            assertEquals(id, held.id(), "no dispatch of the refused request kept a lock");
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir())) {
+            assertEquals(1, files.filter(f -> f.getFileName().toString().equals(id)
+                    || f.getFileName().toString().length() == 43).count(), "no new session");
+        }
+        assertEquals(id, get("info").get("id"));
+        assertEquals("1", get("get?n=a").get("value"));
+    }
+
+    @Test
+    void exclusive_requestThatNeverAsksForTheSession_doesNotWaitForItsLock() throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(300)));
+        get("info");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS));
+        try {
+            assertEquals("1", get("plain").get("plain"), "served while the session is locked");
+        } finally {
+            app.release.countDown();
+        }
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+    }
+
+    @Test
+    void errorPage_ofRequestThatCreatedSessionThenFailed_seesThatSessionAndItsChanges()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE));
+        for (String how : List.of("senderror", "throw")) {
+            cookies.getCookieStore().removeAll();
+            HttpResponse<String> r = send("fail?n=x&v=" + how + "&how=" + how);
+            assertEquals(500, r.statusCode(), how);
+            Map<String, String> page = parse(r.body());
+            List<String> set = setCookies(r);
+            assertEquals(1, set.size(), how + ": one cookie, not a second session: " + set);
+            String id = set.get(0).substring("LATCHKEY=".length(), set.get(0).indexOf(';'));
+            assertEquals(id, page.get("session"), how + ": " + r.body());
+            assertEquals(id, page.get("created"), how);
+            // documented: changes made before the app fails are committed
+            assertEquals(how, probe.find(id).orElseThrow().attribute("x"), how);
+            try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofSeconds(5))) {
+                assertEquals(id, held.id(), how + ": the error page's lock was released");
+            }
+        }
+    }
+
+    @Test
     void saveMode_onSetAttribute_doesNotSaveInPlaceMutationOfReadValue() throws Exception {
         start(b -> b);
         get("listsetup?n=l");

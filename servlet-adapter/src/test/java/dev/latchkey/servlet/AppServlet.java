@@ -284,6 +284,26 @@ final class AppServlet implements Servlet {
                 s.setAttribute("other", v);
                 resp.getWriter().println("ok");
             }
+            case "/plain" -> resp.getWriter().println("plain=1"); // never asks for the session
+            case "/fail" -> {
+                // changes the session, then fails: the error page must see this session
+                req.getSession().setAttribute(n, v);
+                if ("throw".equals(req.getParameter("how"))) {
+                    throw new ServletException("the app failed (test)");
+                }
+                resp.sendError(500);
+            }
+            case "/errorpage" -> { // the error page for 500 and 503, like a JSP with session=true
+                HttpSession s = req.getSession(false);
+                PrintWriter w = resp.getWriter();
+                w.println("error=" + req.getAttribute("jakarta.servlet.error.status_code"));
+                w.println("session=" + (s == null ? "none" : s.getId()));
+                try {
+                    w.println("created=" + req.getSession().getId());
+                } catch (IllegalStateException e) {
+                    w.println("created=ISE");
+                }
+            }
             case "/bind" -> {
                 req.getSession().setAttribute(n, new Tracked(v));
                 resp.getWriter().println("ok");

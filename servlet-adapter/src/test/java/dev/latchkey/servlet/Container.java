@@ -6,7 +6,11 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** An embedded servlet container serving one app at context path /app on port 0. */
+/**
+ * An embedded servlet container serving one app at context path /app on port 0, with the filter
+ * mapped for REQUEST, ASYNC and ERROR dispatches and the app's /errorpage as the error page of
+ * statuses 500 and 503.
+ */
 interface Container {
 
     /**

@@ -7,13 +7,14 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Map;
+import org.eclipse.jetty.ee10.servlet.ErrorPageErrorHandler;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
-/** Embedded Jetty 12, ee10. */
+/** Embedded Jetty 12, ee10; statuses 500 and 503 have the error page /errorpage. */
 final class JettyContainer implements Container {
     private Server server;
 
@@ -36,6 +37,10 @@ final class JettyContainer implements Container {
         ServletHolder sh = new ServletHolder(servlet);
         sh.setAsyncSupported(true);
         context.addServlet(sh, "/*");
+        ErrorPageErrorHandler errors = new ErrorPageErrorHandler();
+        errors.addErrorPage(500, "/errorpage");
+        errors.addErrorPage(503, "/errorpage");
+        context.setErrorHandler(errors);
         server.setHandler(context);
         server.start();
         return URI.create("http://127.0.0.1:" + connector.getLocalPort() + "/app/");

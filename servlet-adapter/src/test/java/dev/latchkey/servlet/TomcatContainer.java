@@ -10,10 +10,11 @@ import org.apache.catalina.Context;
 import org.apache.catalina.Wrapper;
 import org.apache.catalina.core.StandardContext;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.ErrorPage;
 import org.apache.tomcat.util.descriptor.web.FilterDef;
 import org.apache.tomcat.util.descriptor.web.FilterMap;
 
-/** Embedded Tomcat 11. */
+/** Embedded Tomcat 11; statuses 500 and 503 have the error page /errorpage. */
 final class TomcatContainer implements Container {
     private Tomcat tomcat;
 
@@ -50,6 +51,12 @@ final class TomcatContainer implements Container {
         map.setDispatcher("ASYNC");
         map.setDispatcher("ERROR");
         context.addFilterMap(map);
+        for (int status : new int[] {500, 503}) {
+            ErrorPage page = new ErrorPage();
+            page.setErrorCode(status);
+            page.setLocation("/errorpage");
+            context.addErrorPage(page);
+        }
         tomcat.start();
         return URI.create("http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + "/app/");
     }

@@ -1,5 +1,6 @@
 package dev.latchkey.servlet.internal;
 
+import dev.latchkey.LockTimeoutException;
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
 import dev.latchkey.SessionLock;
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One request's view of its session: which id the client sent, the session object handed to the
- * application, the lock held in exclusive mode, and the commit points.
+ * application, the lock held in exclusive mode (taken when the application first asks for the
+ * session, released by {@link #finish()}), and the commit points.
  *
  * <p>Thread-safety: every method synchronizes on this object, and so does every method of the
  * {@link LatchkeySession} it hands out, so the threads of one asynchronous request may share them.
@@ -47,12 +49,28 @@ final class RequestContext {
     private LatchkeySession session;
     private SessionLock lock;
     private String cookieHeader;
+    private String cookieValue;
+    /** Exclusive mode: the session's lock was not had in time; no session for this request. */
+    private boolean refused;
+    /**
+     * Where an earlier, finished dispatch of the same request left the cookie (a new id, or "" if
+     * it invalidated the session), or null: an error page sees the session its request ended with.
+     */
+    private final String carried;
     private boolean asyncListening;
     private CommittingAsyncContext asyncWrapper;
     private boolean finished;
 
-    RequestContext(SessionRuntime rt, HttpServletRequest req, HttpServletResponse resp) {
+    /**
+     * Starts a request's session state.
+     *
+     * @param previous the finished context of an earlier dispatch of the same request (an error
+     *     page after the request ended), or null
+     */
+    RequestContext(SessionRuntime rt, HttpServletRequest req, HttpServletResponse resp,
+            RequestContext previous) {
         this.rt = rt;
+        this.carried = previous == null ? null : previous.endingCookie();
         this.original = req;
         this.originalResponse = resp;
         Cookie[] cookies = req.getCookies();
@@ -104,45 +122,54 @@ final class RequestContext {
         return new SessionResponse(resp, this);
     }
 
-    /** Called before the chain runs: in exclusive mode, finds and locks the requested session. */
-    synchronized void begin() {
-        if (rt.settings().concurrency() != Concurrency.EXCLUSIVE) {
-            return;
-        }
-        resolved = true;
-        requestedId = requestedIds.isEmpty() ? null : requestedIds.get(0);
-        for (String id : requestedIds) {
-            if (store().find(id).isPresent()) {
-                SessionLock held = store().lock(id);
-                Optional<Session> s = held.session();
-                if (s.isPresent()) {
-                    lock = held;
-                    loaded = s.get();
-                    requestedId = id;
-                    requestedValid = true;
-                } else {
-                    held.close();
-                }
-                return;
-            }
-        }
-    }
-
     private void resolve() {
         if (resolved) {
             return;
         }
         resolved = true;
         requestedId = requestedIds.isEmpty() ? null : requestedIds.get(0);
-        for (String id : requestedIds) {
-            Optional<Session> s = store().find(id);
+        List<String> ids = carried == null ? requestedIds
+                : carried.isEmpty() ? List.of() : List.of(carried);
+        for (String id : ids) {
+            Optional<Session> s = lockingMode() ? lockAndRead(id) : store().find(id);
             if (s.isPresent()) {
                 loaded = s.get();
-                requestedId = id;
-                requestedValid = true;
+                if (requestedIds.contains(id)) {
+                    requestedId = id;
+                    requestedValid = true;
+                }
                 return;
             }
         }
+    }
+
+    /** Exclusive mode, and the request still running: the session's lock is held from first use. */
+    private boolean lockingMode() {
+        return rt.settings().concurrency() == Concurrency.EXCLUSIVE && !finished;
+    }
+
+    /**
+     * Exclusive mode: locks the session for the rest of the request and reads it. On a lock
+     * timeout, the request is refused: it has no session from then on and cannot create one.
+     */
+    private Optional<Session> lockAndRead(String id) {
+        if (store().find(id).isEmpty()) {
+            return Optional.empty();
+        }
+        SessionLock held;
+        try {
+            held = store().lock(id);
+        } catch (LockTimeoutException e) {
+            refused = true;
+            throw e;
+        }
+        Optional<Session> s = held.session();
+        if (s.isPresent()) {
+            lock = held;
+        } else {
+            held.close();
+        }
+        return s;
     }
 
     synchronized LatchkeySession getSession(boolean create) {
@@ -159,6 +186,11 @@ final class RequestContext {
         }
         if (!create) {
             return null;
+        }
+        if (refused) {
+            throw new IllegalStateException("cannot create a session: this request could not get"
+                    + " the lock of its session within latchkey.lockTimeout, and a new session"
+                    + " would replace the client's cookie");
         }
         if (finished) {
             throw new IllegalStateException("cannot create a session: the request is complete");
@@ -305,6 +337,16 @@ final class RequestContext {
         return finished;
     }
 
+    /** Whether this request's session lock was not had in time (exclusive mode). */
+    synchronized boolean isRefused() {
+        return refused;
+    }
+
+    /** The session id this request leaves in the client's cookie: see {@link #carried}. */
+    private synchronized String endingCookie() {
+        return cookieValue != null ? cookieValue : carried;
+    }
+
     /**
      * Tells whether the request went asynchronous; if so, makes sure {@link #finish()} runs when
      * it completes.
@@ -394,6 +436,7 @@ final class RequestContext {
         }
         h.append("; HttpOnly; SameSite=").append(s.cookieSameSite());
         cookieHeader = h.toString();
+        cookieValue = value;
         originalResponse.addHeader(SET_COOKIE, cookieHeader);
     }
 

@@ -157,35 +157,58 @@ public final class SessionRuntime {
             return;
         }
         Object existing = req.getAttribute(contextAttribute);
-        if (existing instanceof RequestContext ctx && !ctx.isFinished()) {
-            // a forward, include, async or error dispatch inside a request we already serve
-            if (ctx.isWrapping(req)) {
-                chain.doFilter(request, response);
-            } else {
-                chain.doFilter(ctx.wrap(req), ctx.wrap(resp));
+        RequestContext previous = null;
+        if (existing instanceof RequestContext ctx) {
+            if (!ctx.isFinished() || ctx.isRefused()) {
+                // a forward, include, async or error dispatch inside a request we already serve;
+                // or the error page of a request refused for a lock timeout, which keeps having
+                // no session (and holds no lock) rather than create one over the client's cookie
+                if (ctx.isWrapping(req)) {
+                    chain.doFilter(request, response);
+                } else {
+                    chain.doFilter(ctx.wrap(req), ctx.wrap(resp));
+                }
+                return;
             }
-            return;
+            previous = ctx; // an error page after the request ended: a new context, same cookie
         }
-        RequestContext ctx = new RequestContext(this, req, resp);
+        RequestContext ctx = new RequestContext(this, req, resp, previous);
         req.setAttribute(contextAttribute, ctx);
-        try {
-            ctx.begin();
-        } catch (LockTimeoutException e) {
-            warnLockTimeout("before the request", e);
-            resp.sendError(settings.lockTimeoutStatus());
-            return;
-        }
         Throwable failure = null;
+        boolean answered = false;
         try {
             chain.doFilter(ctx.request(), ctx.response());
         } catch (IOException | ServletException | RuntimeException | Error e) {
-            failure = e;
-            throw e;
+            LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
+            if (timeout == null || resp.isCommitted() || ctx.isAsync()) {
+                failure = e;
+                throw e;
+            }
+            // exclusive mode: the session's lock was not had when the app asked for the session
+            warnLockTimeout("when the application asked for the session", timeout);
+            resp.sendError(settings.lockTimeoutStatus());
+            answered = true;
         } finally {
             if (!ctx.isAsync()) {
+                if (ctx.isRefused() && !answered && failure == null) {
+                    LOG.warn("could not get a session lock within {} ms when the application asked"
+                            + " for the session; the application handled the exception itself;"
+                            + " raise latchkey.lockTimeout (Builder.lockTimeout) or shorten the"
+                            + " work done while a session is locked",
+                            settings.lockTimeout().toMillis());
+                }
                 endRequest(ctx, resp, failure);
             }
         }
+    }
+
+    private static LockTimeoutException lockTimeoutIn(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof LockTimeoutException l) {
+                return l;
+            }
+        }
+        return null;
     }
 
     private void endRequest(RequestContext ctx, HttpServletResponse resp, Throwable failure)
