@@ -17,12 +17,15 @@ public enum Concurrency {
     MERGE,
 
     /**
-     * The session's lock is held for the whole request (the PHP model): requests of one session run
-     * one at a time, across threads and processes. A request that cannot get the lock within the
-     * lock timeout is answered with the configured status (503 by default) without running the
-     * application. Pick it when the application does read-modify-write sequences across several
-     * attributes or changes values in place; it costs throughput for sessions that send parallel
-     * requests (pages with many concurrent XHRs).
+     * The session's lock is taken when the request first asks for its session and held until the
+     * request ends (the PHP model): the session-using parts of a session's requests run one at a
+     * time, across threads and processes; a request that never asks never waits. If the lock is
+     * not had within the lock timeout, that first {@code getSession} throws
+     * {@link dev.latchkey.LockTimeoutException}, which the filter turns into the configured status
+     * (503 by default) unless the response is committed; the request then has no session and
+     * cannot create one. Pick it when the application does read-modify-write sequences across
+     * several attributes or changes values in place; it costs throughput for sessions that send
+     * parallel requests (pages with many concurrent XHRs).
      */
     EXCLUSIVE
 }

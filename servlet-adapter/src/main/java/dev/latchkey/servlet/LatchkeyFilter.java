@@ -326,8 +326,10 @@ public final class LatchkeyFilter implements Filter {
         }
 
         /**
-         * Sets how long a request waits for a session's lock (every commit; the whole request in
-         * {@link Concurrency#EXCLUSIVE} mode). Default {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
+         * Sets how long a request waits for a session's lock (every commit; in
+         * {@link Concurrency#EXCLUSIVE} mode, the first access to the session, after which the
+         * lock is held to the end of the request). Default
+         * {@link StoreConfig#DEFAULT_LOCK_TIMEOUT}.
          *
          * @param timeout a positive duration, at most {@link StoreConfig#MAX_LOCK_TIMEOUT} (one day)
          * @return this builder
