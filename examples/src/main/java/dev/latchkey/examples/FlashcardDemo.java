@@ -31,9 +31,19 @@ import java.util.stream.Stream;
  * per store (8), {@code --store} {@code both|naive|latchkey} (both), {@code --mode}
  * {@code exclusive|merge} for Latchkey (exclusive), {@code --dir} a directory to keep sessions and
  * databases in (a temporary directory, deleted afterwards), {@code --port} (a free one).
- * Exit status: 0, or 1 if Latchkey lost or mixed up anything, 2 for bad flags.
+ * Exit status: {@value #OK}; {@value #LATCHKEY_FAILED} if Latchkey lost or mixed up anything;
+ * {@value #RUN_ERROR} if the run itself failed: bad flags, a worker that did not start or died
+ * during the run, the load that could not run, or the process that started the demo (Maven) went
+ * away, in which case the demo stops its workers and exits.
  */
 public final class FlashcardDemo {
+    /** Exit status: the run completed and Latchkey's promise held. */
+    static final int OK = 0;
+    /** Exit status: Latchkey lost or mixed up something. */
+    static final int LATCHKEY_FAILED = 1;
+    /** Exit status: the run could not be done (bad flags, a worker failed, the parent died). */
+    static final int RUN_ERROR = 2;
+
     private FlashcardDemo() {
     }
 
@@ -55,48 +65,86 @@ public final class FlashcardDemo {
     }
 
     /**
-     * Runs the demo.
+     * Runs the demo and exits with its status (see the class comment).
      *
      * @param args flags, see the class comment
-     * @throws Exception if workers cannot be started or the load cannot run
      */
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        stopWhenParentExits();
+        System.exit(execute(args, System.out, System.err));
+    }
+
+    /**
+     * Exits with {@link #RUN_ERROR} (the shutdown hook kills the workers) when the process that
+     * started the demo exits: Maven killed with SIGTERM does not stop its {@code exec:exec} child,
+     * which would otherwise run on, holding the port, until its load ends.
+     */
+    private static void stopWhenParentExits() {
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+            System.err.println("the process that started the demo (pid " + parent.pid()
+                    + ") exited: stopping the workers");
+            System.exit(RUN_ERROR);
+        }));
+    }
+
+    /**
+     * Runs the demo.
+     *
+     * @return the exit status
+     */
+    static int execute(String[] args, PrintStream out, PrintStream err) {
         Options options;
         try {
             options = parse(args);
         } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.err.println("flags: --workers=N --users=N --concurrency=N --duration=SECONDS"
+            err.println(e.getMessage());
+            err.println("flags: --workers=N --users=N --concurrency=N --duration=SECONDS"
                     + " --store=both|naive|latchkey --mode=exclusive|merge --dir=PATH --port=N");
-            System.exit(2);
-            return;
+            return RUN_ERROR;
         }
-        boolean temporary = options.dir() == null;
-        Path base = temporary ? Files.createTempDirectory("latchkey-demo")
-                : options.dir().resolve("run-" + LocalDateTime.now().format(
-                        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         List<Run> runs = new ArrayList<>();
+        Path base;
         try {
-            for (String store : options.stores()) {
-                System.out.printf(Locale.ROOT, "%s: %d workers on one port, %d users x %d in"
-                        + " flight, %d s ...%n", store, options.workers(), options.users(),
-                        options.concurrency(), options.duration().toSeconds());
-                runs.add(run(options, store, base.resolve(store)));
+            boolean temporary = options.dir() == null;
+            base = temporary ? Files.createTempDirectory("latchkey-demo")
+                    : options.dir().resolve("run-" + LocalDateTime.now().format(
+                            DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            try {
+                for (String store : options.stores()) {
+                    out.printf(Locale.ROOT, "%s: %d workers on one port, %d users x %d in"
+                            + " flight, %d s ...%n", store, options.workers(), options.users(),
+                            options.concurrency(), options.duration().toSeconds());
+                    runs.add(run(options, store, base.resolve(store)));
+                }
+            } finally {
+                if (temporary) {
+                    deleteTree(base);
+                    base = null;
+                }
             }
-        } finally {
-            if (temporary) {
-                deleteTree(base);
-            }
+        } catch (IOException | SQLException | RuntimeException e) {
+            err.println("the demo run failed (exit status " + RUN_ERROR + "): " + e);
+            return RUN_ERROR;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("the demo was interrupted (exit status " + RUN_ERROR + ")");
+            return RUN_ERROR;
         }
-        report(runs, System.out);
-        if (!temporary) {
-            System.out.println("sessions and databases kept in " + base);
+        report(runs, out);
+        if (base != null) {
+            out.println("sessions and databases kept in " + base);
         }
+        int status = status(runs);
+        if (status == LATCHKEY_FAILED) {
+            out.println("FAILED: Latchkey lost or mixed up updates");
+        }
+        return status;
+    }
+
+    /** {@link #LATCHKEY_FAILED} if a Latchkey run is not clean, else {@link #OK}. */
+    static int status(List<Run> runs) {
         boolean failed = runs.stream().anyMatch(r -> r.store().equals("latchkey") && !r.clean());
-        if (failed) {
-            System.out.println("FAILED: Latchkey lost or mixed up updates");
-            System.exit(1);
-        }
+        return failed ? LATCHKEY_FAILED : OK;
     }
 
     /**
@@ -116,6 +164,7 @@ public final class FlashcardDemo {
             LoadDriver.Outcome outcome = new LoadDriver(URI.create("http://127.0.0.1:"
                     + workers.port() + "/"), options.workers()).run(options.users(),
                     options.concurrency(), options.duration(), databases);
+            workers.requireAllAlive(); // a worker that died makes the numbers meaningless
             return new Run(store, mode, options.workers(), options.users(), workers.port(),
                     workers.handles(), outcome);
         }
@@ -129,23 +178,31 @@ public final class FlashcardDemo {
         for (Run r : runs) {
             LoadDriver.Outcome o = r.outcome();
             out.printf(Locale.ROOT,
-                    "%-9s %-9s %7d %5d %8d %-17s %6.0f %7.1f %7.1f %7d %6d %6d %6d %6d%n",
+                    "%-9s %-9s %7d %5d %8d %-17s %6.0f %7.1f %7.1f %7d %6s %6d %6d %6d%n",
                     r.store(), r.mode(), r.workers(), r.users(), o.requests(),
                     LongStream.of(o.perWorker()).mapToObj(Long::toString)
                             .collect(Collectors.joining("/")),
                     o.requests() / o.seconds(), o.p50Millis(), o.p99Millis(),
-                    o.acknowledgedUpdates(), o.lostUpdates(),
+                    o.acknowledgedUpdates(), o.lostUpdates() + (o.exact() ? "" : "+"),
                     o.crossUserWrites(), o.wrongUserResponses(), o.errors());
         }
         out.println();
-        out.println("updates: session updates the app acknowledged (card added, deck changed);"
-                + " lost: of those, missing at the end (session counters below what was"
-                + " acknowledged, or an acknowledged card not in its owner's database);");
+        out.println("per worker: answers each worker sent; updates: session updates the app"
+                + " acknowledged (card added, deck changed); lost: of those, missing at the end"
+                + " (session counters below what was acknowledged, or an acknowledged card not in"
+                + " its owner's database);");
         out.println("cross: cards in another user's database; wrong: responses that carried"
                 + " another user; errors: failed requests (e.g. 401: the session file was found"
                 + " unreadable).");
         for (Run r : runs) {
             LoadDriver.Outcome o = r.outcome();
+            if (!o.exact()) {
+                out.printf(Locale.ROOT, "%s: lost %d+ is a lower bound: %d update requests were"
+                        + " not acknowledged (no 200) but may have been applied; one that was"
+                        + " applied hides a lost one, so between %d and %d updates were lost%n",
+                        r.store(), o.lostUpdates(), o.uncertainUpdates(), o.lostUpdates(),
+                        o.lostUpperBound());
+            }
             if (o.countersAboveAcknowledged() > 0) {
                 out.printf(Locale.ROOT, "%s: counters %d above what was acknowledged"
                         + " (requests that failed on the client after the server applied them)%n",

@@ -43,15 +43,33 @@ final class LoadDriver {
     private static final Pattern DB_FILE = Pattern.compile("user_(\\d+)\\.db");
     private static final Pattern RID = Pattern.compile("u(\\d+)-\\d+");
 
-    /** What one run measured and found. */
+    /**
+     * What one run measured and found.
+     *
+     * <p>{@code lostCounterUpdates} and {@code missingCards} count what is certainly lost: an
+     * acknowledged update not found at the end. They are exact when {@code uncertainUpdates} is 0.
+     * An update request that got no 200 (an error, a timeout) may or may not have been applied by
+     * the server; one that was applied can hide a lost acknowledged one in the same counter, so
+     * with uncertain updates the true loss lies between {@link #lostUpdates()} and
+     * {@code lostUpperBound}.
+     *
+     * <p>{@code perWorker}: the answers each worker sent (a JSON reply naming it); a request that
+     * failed before a worker answered counts for none.
+     */
     record Outcome(long requests, long[] perWorker, double seconds, long acknowledgedUpdates,
             double p50Millis,
             double p99Millis, long lostCounterUpdates, long missingCards, long crossUserWrites,
             long wrongUserResponses, long errors, long countersAboveAcknowledged,
-            List<String> errorSamples) {
+            List<String> errorSamples, long uncertainUpdates, long lostUpperBound) {
 
+        /** Updates certainly lost: a lower bound, exact if {@link #exact()}. */
         long lostUpdates() {
             return lostCounterUpdates + missingCards;
+        }
+
+        /** Whether {@link #lostUpdates()} is the exact loss (every update request was answered). */
+        boolean exact() {
+            return lostUpperBound == lostUpdates();
         }
     }
 
@@ -61,6 +79,10 @@ final class LoadDriver {
         final HttpClient client;
         final AtomicInteger acknowledgedAdds = new AtomicInteger();
         final AtomicInteger acknowledgedDeckChanges = new AtomicInteger();
+        /** Update requests sent: acknowledged or not (these may still have been applied). */
+        final AtomicInteger sentAdds = new AtomicInteger();
+        final AtomicInteger sentDeckChanges = new AtomicInteger();
+        final Map<String, Integer> sentCards = new ConcurrentHashMap<>();
         final AtomicInteger nextRequest = new AtomicInteger();
         final Map<String, Integer> acknowledgedCards = new ConcurrentHashMap<>();
 
@@ -148,6 +170,7 @@ final class LoadDriver {
                 addCard(user, 2); // the same request twice at once: double click, retry
             } else if (dice < 75) {
                 String deck = "deck-" + random.nextInt(5);
+                user.sentDeckChanges.incrementAndGet();
                 if (send(user, post("deck?deck=" + deck)) != null) {
                     user.acknowledgedDeckChanges.incrementAndGet();
                 }
@@ -170,6 +193,8 @@ final class LoadDriver {
         String rid = "u" + user.id + "-" + user.nextRequest.incrementAndGet();
         HttpRequest request = post("cards?rid=" + rid + "&front=card-" + rid);
         List<CompletableFuture<JsonNode>> sent = new ArrayList<>();
+        user.sentAdds.addAndGet(copies);
+        user.sentCards.merge(rid, copies, Integer::sum);
         for (int i = 0; i < copies; i++) {
             sent.add(sendAsync(user, request));
         }
@@ -237,19 +262,26 @@ final class LoadDriver {
     /** Compares the driver's record with the sessions (through the app) and the databases. */
     private Outcome check(List<User> users, Path databases, long loadRequests, long[] perWorkerLoad,
             double seconds, long[] sortedNanos) throws IOException, SQLException {
+        // per counter: acknowledged <= applied <= sent, so the loss (applied - seen) is between
+        // acknowledged - seen and sent - seen; both bounds meet when every request was answered
         long lost = 0;
+        long lostAtMost = 0;
         long above = 0;
         for (User user : users) {
             JsonNode counters = send(user, get("counters"));
             int adds = user.acknowledgedAdds.get();
             int decks = user.acknowledgedDeckChanges.get();
+            int sentAdds = user.sentAdds.get();
+            int sentDecks = user.sentDeckChanges.get();
             if (counters == null) {
                 lost += adds + decks; // the session itself is gone
+                lostAtMost += sentAdds + sentDecks;
                 continue;
             }
             int seenAdds = counters.path("cardsAdded").asInt();
             int seenDecks = counters.path("deckChanges").asInt();
             lost += Math.max(0, adds - seenAdds) + Math.max(0, decks - seenDecks);
+            lostAtMost += Math.max(0, sentAdds - seenAdds) + Math.max(0, sentDecks - seenDecks);
             above += Math.max(0, seenAdds - adds) + Math.max(0, seenDecks - decks);
         }
 
@@ -285,14 +317,21 @@ final class LoadDriver {
             for (Map.Entry<String, Integer> e : user.acknowledgedCards.entrySet()) {
                 missing += Math.max(0, e.getValue() - found.getOrDefault(e.getKey(), 0));
             }
+            for (Map.Entry<String, Integer> e : user.sentCards.entrySet()) {
+                lostAtMost += Math.max(0, e.getValue() - found.getOrDefault(e.getKey(), 0));
+            }
         }
         long acknowledged = 0;
+        long sent = 0;
         for (User user : users) {
             acknowledged += user.acknowledgedAdds.get() + user.acknowledgedDeckChanges.get();
+            sent += user.sentAdds.get() + user.sentDeckChanges.get();
         }
-        return new Outcome(loadRequests, perWorkerLoad, seconds, acknowledged, percentile(sortedNanos, 0.50),
+        return new Outcome(loadRequests, perWorkerLoad, seconds, acknowledged,
+                percentile(sortedNanos, 0.50),
                 percentile(sortedNanos, 0.99), lost, missing, cross, wrongUser.sum(),
-                errors.sum(), above, List.copyOf(errorSamples));
+                errors.sum(), above, List.copyOf(errorSamples), sent - acknowledged,
+                Math.max(lost + missing, lostAtMost));
     }
 
     private static double percentile(long[] sorted, double p) {

@@ -83,6 +83,21 @@ final class WorkerProcesses implements AutoCloseable {
         return processes.stream().map(Process::toHandle).toList();
     }
 
+    /**
+     * Checks that every worker still runs.
+     *
+     * @throws IOException naming the first worker that exited, and its exit status
+     */
+    void requireAllAlive() throws IOException {
+        for (int w = 0; w < processes.size(); w++) {
+            Process p = processes.get(w);
+            if (!p.isAlive()) {
+                throw new IOException("worker " + w + " (pid " + p.pid() + ") died during the run"
+                        + " (exit status " + p.exitValue() + "): the results are not meaningful");
+            }
+        }
+    }
+
     /** Stops every worker: closes standard input, waits up to 5 s, then kills. */
     @Override
     public void close() {

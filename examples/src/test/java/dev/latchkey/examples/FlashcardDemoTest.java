@@ -6,8 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -46,6 +51,7 @@ final class FlashcardDemoTest {
                 () -> assertEquals(0, o.crossUserWrites(), "cards in another user's database"),
                 () -> assertEquals(0, o.wrongUserResponses(), "responses for another user"),
                 () -> assertEquals(0, o.errors(), "failed requests: " + o.errorSamples()),
+                () -> assertTrue(o.exact(), "every update answered, so 'lost' is exact"),
                 () -> assertTrue(run.clean()));
         assertNothingLeftBehind(run);
     }
@@ -55,6 +61,9 @@ final class FlashcardDemoTest {
         FlashcardDemo.Run run = FlashcardDemo.run(options("naive", tmp), "naive",
                 tmp.resolve("naive"));
         assertTrue(run.outcome().lostUpdates() > 0, "the naive store lost nothing this time");
+        assertTrue(run.outcome().lostUpperBound() >= run.outcome().lostUpdates());
+        assertEquals(FlashcardDemo.OK, FlashcardDemo.status(List.of(run)),
+                "the naive run's losses are the expected result, not a failure");
         assertNothingLeftBehind(run);
     }
 
@@ -67,6 +76,63 @@ final class FlashcardDemoTest {
                 InetAddress.getLoopbackAddress())) {
             assertEquals(run.port(), again.getLocalPort());
         }
+    }
+
+    @Test
+    void execute_badFlag_exitsWithRunError() {
+        assertEquals(FlashcardDemo.RUN_ERROR, FlashcardDemo.execute(new String[] {"--wrokers=2"},
+                new PrintStream(OutputStream.nullOutputStream()),
+                new PrintStream(OutputStream.nullOutputStream())));
+    }
+
+    @Test
+    void execute_workersCannotStart_exitsWithRunErrorNotTheLatchkeyFailureStatus()
+            throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        // a socket without SO_REUSEPORT holds the port: no worker can bind it
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int status = FlashcardDemo.execute(new String[] {"--store=latchkey", "--workers=1",
+                "--users=1", "--duration=1", "--port=" + taken.getLocalPort(),
+                "--dir=" + tmp}, new PrintStream(OutputStream.nullOutputStream()),
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(FlashcardDemo.RUN_ERROR, status, err.toString(StandardCharsets.UTF_8));
+        }
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("did not start"),
+                err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void workerKilledDuringTheRun_isReportedAsARunError() throws Exception {
+        Path dir = tmp.resolve("latchkey");
+        new UserDatabases(dir.resolve("databases")).create(1);
+        try (WorkerProcesses workers = WorkerProcesses.start(2, 0, "latchkey", dir,
+                dir.resolve("databases"), "exclusive")) {
+            workers.requireAllAlive();
+            ProcessHandle victim = workers.handles().get(1);
+            victim.destroyForcibly();
+            victim.onExit().get(10, TimeUnit.SECONDS);
+            IOException e = assertThrows(IOException.class, workers::requireAllAlive);
+            assertTrue(e.getMessage().contains("worker 1") && e.getMessage().contains("died"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void status_latchkeyRunThatLostAnUpdate_isTheLatchkeyFailureStatus() {
+        LoadDriver.Outcome lost = new LoadDriver.Outcome(10, new long[] {5, 5}, 1, 4, 1, 2, 1, 0,
+                0, 0, 0, 0, List.of(), 0, 1);
+        FlashcardDemo.Run run = new FlashcardDemo.Run("latchkey", "exclusive", 2, 1, 1, List.of(),
+                lost);
+        assertEquals(FlashcardDemo.LATCHKEY_FAILED, FlashcardDemo.status(List.of(run)));
+        assertTrue(lost.exact());
+        LoadDriver.Outcome bounded = new LoadDriver.Outcome(10, new long[] {5, 5}, 1, 4, 1, 2, 1,
+                0, 0, 0, 2, 0, List.of(), 2, 3);
+        assertFalse(bounded.exact(), "with unanswered updates 'lost' is a lower bound");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        FlashcardDemo.report(List.of(new FlashcardDemo.Run("latchkey", "exclusive", 2, 1, 1,
+                List.of(), bounded)), new PrintStream(out, true, StandardCharsets.UTF_8));
+        String report = out.toString(StandardCharsets.UTF_8);
+        assertTrue(report.contains("     1+ ") && report.contains("between 1 and 3"), report);
     }
 
     @Test

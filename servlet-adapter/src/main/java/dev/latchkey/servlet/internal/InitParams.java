@@ -45,7 +45,8 @@ public final class InitParams {
             Map.entry("latchkey.allowedTypes",
                     "comma-separated fully qualified names of concrete classes (default none)"),
             Map.entry("latchkey.lockTimeout",
-                    "a positive whole number of milliseconds, at most 86400000 (one day; default 10000)"),
+                    "a positive whole number of milliseconds, at most 86400000 (one day;"
+                            + " default 10000)"),
             Map.entry("latchkey.lockTimeoutStatus", "an HTTP status 400 to 599 (default 503)"),
             Map.entry("latchkey.macKeyFile", "the path of an existing file of 32 to 1024 secret"
                     + " bytes, mode 0600, outside the session directory (default: DIRECTORY.key"
