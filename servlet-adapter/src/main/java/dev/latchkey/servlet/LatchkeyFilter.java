@@ -86,13 +86,18 @@ public final class LatchkeyFilter implements Filter {
      */
     public static Builder builder(Path directory) {
         Objects.requireNonNull(directory, "directory");
-        if (!directory.isAbsolute()) {
-            throw new IllegalArgumentException("the session directory must be an absolute path,"
-                    + " was '" + directory + "' (it would be resolved against this process's"
-                    + " working directory, " + Path.of("").toAbsolutePath() + ", so processes"
-                    + " started elsewhere would not share sessions); give the absolute path");
-        }
+        requireAbsolute(directory, "the session directory", "share sessions");
         return new Builder(directory);
+    }
+
+    /** Every process must name the same file: a relative path depends on its working directory. */
+    private static void requireAbsolute(Path path, String what, String purpose) {
+        if (!path.isAbsolute()) {
+            throw new IllegalArgumentException(what + " must be an absolute path, was '" + path
+                    + "' (it would be resolved against this process's working directory, "
+                    + Path.of("").toAbsolutePath() + ", so processes started elsewhere would not "
+                    + purpose + "); give the absolute path");
+        }
     }
 
     /**
@@ -404,14 +409,16 @@ public final class LatchkeyFilter implements Filter {
          * beside the session directory, created on first use. Every process that shares the
          * directory must use the same key.
          *
-         * @param file the key file; it must exist when the filter starts
+         * @param file the key file, an absolute path; it must exist when the filter starts
          * @return this builder
-         * @throws IllegalArgumentException if the file lies inside the session directory
+         * @throws IllegalArgumentException if the path is relative or the file lies inside the
+         *     session directory
          * @throws IllegalStateException if set already
          */
         public Builder macKeyFile(Path file) {
             Objects.requireNonNull(file, "file");
             requireUnset(macKeyFile, "macKeyFile");
+            requireAbsolute(file, "the MAC key file", "use the same key");
             StoreConfig.builder(directory).macKeyFile(file); // validates as the store will
             this.macKeyFile = file.toAbsolutePath().normalize();
             return this;
@@ -421,15 +428,20 @@ public final class LatchkeyFilter implements Filter {
          * Sets files of keys that verify session files but never sign them, for a key rotation;
          * see {@link StoreConfig.Builder#previousMacKeys} and {@code docs/operations.md}.
          *
-         * @param files key files outside the session directory; each must exist when the filter
-         *     starts
+         * @param files key files outside the session directory, absolute paths; each must exist
+         *     when the filter starts
          * @return this builder
-         * @throws IllegalArgumentException if a file lies inside the session directory
+         * @throws IllegalArgumentException if a path is relative or a file lies inside the session
+         *     directory
          * @throws IllegalStateException if set already
          */
         public Builder previousMacKeyFiles(Path... files) {
             Objects.requireNonNull(files, "files");
             requireUnset(previousMacKeyFiles, "previousMacKeyFiles");
+            for (Path file : files) {
+                requireAbsolute(Objects.requireNonNull(file, "files contains null"),
+                        "a previous MAC key file", "verify with the same keys");
+            }
             StoreConfig.builder(directory).previousMacKeyFiles(files); // validates
             List<Path> list = new ArrayList<>();
             for (Path file : files) {

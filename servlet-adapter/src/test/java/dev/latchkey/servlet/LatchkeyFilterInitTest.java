@@ -74,6 +74,8 @@ final class LatchkeyFilterInitTest {
                 Arguments.of("latchkey.lockTimeout", "172800000", "at most 86400000"),
                 Arguments.of("latchkey.lockTimeout", "86400001", "at most 86400000"),
                 Arguments.of("latchkey.directory", "relative/sessions", "absolute path"),
+                Arguments.of("latchkey.macKeyFile", "keys/session.key", "absolute path"),
+                Arguments.of("latchkey.previousMacKeyFiles", "old.key", "absolute path"),
                 Arguments.of("latchkey.concurrency", "  ", "blank"),
                 Arguments.of("latchkey.cookieName", "", "blank"),
                 Arguments.of("latchkey.cookiePath", " ", "blank"),
