@@ -16,7 +16,8 @@ import java.util.function.UnaryOperator;
  * session that hashes to the same stripe also waits (one chance in 65,536).
  *
  * <p>Thread-safety: the handle may be used and closed from a thread other than the one that
- * acquired it (asynchronous requests), but by one thread at a time.
+ * acquired it (asynchronous requests), but by one thread at a time; only {@link #close()} may be
+ * called by several threads at once (a request's thread and a timeout's, say).
  */
 public interface SessionLock extends AutoCloseable {
 
@@ -85,7 +86,8 @@ public interface SessionLock extends AutoCloseable {
     Optional<Session> changeId();
 
     /**
-     * Releases the lock. Idempotent.
+     * Releases the lock. Idempotent, and safe to call from several threads at once: the lock is
+     * released exactly once.
      */
     @Override
     void close();

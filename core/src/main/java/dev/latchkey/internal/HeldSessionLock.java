@@ -7,6 +7,7 @@ import dev.latchkey.SessionLock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 
 /**
@@ -14,13 +15,15 @@ import java.util.function.UnaryOperator;
  * locked variant, which re-reads the session from disk (the lock keeps other writers out, but not
  * the clock: the session may expire while held).
  *
- * <p>Not thread-safe: one thread at a time, any thread.
+ * <p>Not thread-safe: one thread at a time, any thread; except {@link #close()}, which any number
+ * of threads may call at once (the stripe is released exactly once).
  */
 final class HeldSessionLock implements SessionLock {
     private final FileSessionStore store;
     private String id;
     private LockTable.Held held; // null: a malformed id, nothing to guard
-    private boolean closed;
+    /** Set once: two threads that close at once release the stripe once (compare-and-set). */
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     HeldSessionLock(FileSessionStore store, String id, LockTable.Held held) {
         this.store = store;
@@ -115,8 +118,7 @@ final class HeldSessionLock implements SessionLock {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (closed.compareAndSet(false, true)) {
             if (held != null) {
                 held.release();
             }
@@ -124,13 +126,14 @@ final class HeldSessionLock implements SessionLock {
     }
 
     private void requireOpen() {
-        if (closed) {
+        if (closed.get()) {
             throw new IllegalStateException("this session lock was closed");
         }
     }
 
     @Override
     public String toString() {
-        return "SessionLock[" + FileSessionStore.describe(id) + (closed ? ", released]" : "]");
+        return "SessionLock[" + FileSessionStore.describe(id)
+                + (closed.get() ? ", released]" : "]");
     }
 }

@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -319,13 +320,17 @@ final class LockTable {
         }
     }
 
-    /** One held stripe. Not thread-safe; released once. */
+    /**
+     * One held stripe. Not thread-safe, except {@link #release()}: released exactly once, even if
+     * two threads release it at once (a second release of the semaphore would let two holders in,
+     * and a second drop of the table's reference could close the lock file under other locks).
+     */
     final class Held {
         private final int stripe;
         private final FileLock lock;
         private final Semaphore semaphore;
         private final boolean waited;
-        private boolean released;
+        private final AtomicBoolean released = new AtomicBoolean();
 
         private Held(int stripe, FileLock lock, Semaphore semaphore, boolean waited) {
             this.stripe = stripe;
@@ -380,10 +385,9 @@ final class LockTable {
 
         /** Releases the OS lock, then the JVM's semaphore. Idempotent. */
         void release() {
-            if (released) {
+            if (!released.compareAndSet(false, true)) {
                 return;
             }
-            released = true;
             try {
                 lock.release();
             } catch (IOException e) {
