@@ -79,6 +79,8 @@ public interface SessionLock extends AutoCloseable {
      * then guards the new id and no longer the old one.
      *
      * @return the session under its new id, or empty if it does not exist or has expired
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the new id's lock stripe could not be had in time
      * @throws IllegalStateException if the handle is closed
      * @throws StoreException if the file system fails

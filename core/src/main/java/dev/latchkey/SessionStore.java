@@ -106,6 +106,8 @@ public interface SessionStore extends AutoCloseable {
      * @param id the session id, possibly from an untrusted source
      * @return the session as last published, or empty if it is missing, expired, malformed or
      *     damaged (a damaged file is moved aside and logged at WARN)
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException only in the two rare cases above, if the lock stays busy for
      *     the whole lock timeout
      * @throws StoreException if the file system fails
@@ -122,6 +124,8 @@ public interface SessionStore extends AutoCloseable {
      * @param change the change
      * @return the state after the change, or empty if the session is missing or expired (nothing is
      *     written then: no resurrection)
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws StoreException if the file system fails; the previous state is intact
      * @throws IllegalArgumentException if the change was built by a store of another kind, or
@@ -143,6 +147,8 @@ public interface SessionStore extends AutoCloseable {
      *     function is not called then)
      * @throws IllegalArgumentException if the function returns a value that cannot be stored, or
      *     the session would exceed the size limit of 16 MiB (nothing is written then)
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws StoreException if the file system fails
      * @throws IllegalStateException if the store is closed
@@ -155,6 +161,8 @@ public interface SessionStore extends AutoCloseable {
      *
      * @param id the session id
      * @return the held lock; close it to release
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws IllegalStateException if the store is closed
      */
@@ -169,6 +177,8 @@ public interface SessionStore extends AutoCloseable {
      * @param timeout how long to wait; zero means try once; at most
      *     {@link StoreConfig#MAX_LOCK_TIMEOUT}
      * @return the held lock; close it to release
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the lock was not had within the timeout
      * @throws IllegalArgumentException if the timeout is negative or over a day
      * @throws IllegalStateException if the store is closed
@@ -181,6 +191,8 @@ public interface SessionStore extends AutoCloseable {
      *
      * @param id the session id
      * @return true if this call removed a live session
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if the lock was not had within the lock timeout
      * @throws StoreException if the file system fails
      * @throws IllegalStateException if the store is closed
@@ -195,6 +207,8 @@ public interface SessionStore extends AutoCloseable {
      *
      * @param id the current id
      * @return the session under its new id, or empty if it is missing or expired
+     * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
+     *     (its interrupt status stays set)
      * @throws LockTimeoutException if a lock was not had within the lock timeout
      * @throws StoreException if the file system fails
      * @throws IllegalStateException if the store is closed

@@ -34,6 +34,7 @@ final class ApiSurfaceTest {
     private static final Set<String> EXPECTED = Set.of(
             "dev.latchkey.SessionStore",
             "dev.latchkey.StoreConfig",
+            "dev.latchkey.LockInterruptedException",
             "dev.latchkey.Durability",
             "dev.latchkey.StoreStats",
             "dev.latchkey.RecoveryReport",

@@ -1,5 +1,6 @@
 package dev.latchkey.internal;
 
+import dev.latchkey.LockInterruptedException;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.StoreException;
 import java.io.IOException;
@@ -202,7 +203,10 @@ final class LockTable {
      * @param timeout how long to wait, zero to try once
      * @param what names the session for the timeout message
      * @return the held stripe, released with {@link Held#release()}
-     * @throws LockTimeoutException if not acquired in time or interrupted while waiting
+     * @throws LockTimeoutException if not acquired in time
+     * @throws LockInterruptedException if the thread is interrupted before or while it waits
+     *     (even if the stripe is free: an interrupted thread should stop, not take locks); the
+     *     interrupt status stays set
      */
     Held acquire(int stripe, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -239,9 +243,9 @@ final class LockTable {
                 }
             }
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LockTimeoutException("interrupted while waiting for the lock of " + what,
-                    timeout);
+            Thread.currentThread().interrupt(); // the caller's to handle: keep the status
+            throw new LockInterruptedException("interrupted while waiting for the lock of "
+                    + what);
         } finally {
             if (!acquired) {
                 leave(stripe);
@@ -307,9 +311,9 @@ final class LockTable {
                 throw new LockTimeoutException("lock of " + what + " is held by another process",
                         timeout);
             }
-            if (Thread.currentThread().isInterrupted()) {
-                throw new LockTimeoutException("interrupted while waiting for the lock of " + what,
-                        timeout);
+            if (Thread.currentThread().isInterrupted()) { // the status stays set
+                throw new LockInterruptedException("interrupted while waiting for the lock of "
+                        + what);
             }
             if (spins++ < 20) {
                 Thread.onSpinWait();

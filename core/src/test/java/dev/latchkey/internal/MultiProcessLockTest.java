@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.latchkey.LockInterruptedException;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.Session;
 import dev.latchkey.SessionLock;
@@ -138,9 +139,10 @@ final class MultiProcessLockTest {
                         try {
                             store.commit(yId, store.change().set("never", 1).build());
                             outcome = "committed";
+                        } catch (LockInterruptedException e) {
+                            outcome = "interrupted";
                         } catch (LockTimeoutException e) {
-                            outcome = e.getMessage().startsWith("interrupted")
-                                    ? "interrupted" : "timeout";
+                            outcome = "timeout";
                         } catch (RuntimeException e) {
                             outcome = e.toString();
                         }
