@@ -416,10 +416,18 @@ public final class FileSessionStore implements SessionStore {
     /** One attempt, not counted as a wait or a timeout: the held stripe, or null if busy. */
     LockTable.Held tryAcquire(String id) {
         try {
-            return locks.acquire(stripe(id), Duration.ZERO, describe(id));
+            return countRepair(locks.acquire(stripe(id), Duration.ZERO, describe(id)));
         } catch (LockTimeoutException busy) {
             return null;
         }
+    }
+
+    /** Counts the repair of an odd publish sequence that acquiring the stripe did. */
+    private LockTable.Held countRepair(LockTable.Held held) {
+        if (held.repairedOnAcquire()) {
+            files.repairs.increment();
+        }
+        return held;
     }
 
     /** Every acquisition of this store goes through here, for the lock counters. */
@@ -435,6 +443,7 @@ public final class FileSessionStore implements SessionStore {
         if (held.waited()) {
             lockWaits.increment();
         }
+        countRepair(held);
         return held;
     }
 

@@ -138,6 +138,26 @@ final class LockTable {
         return (long) SEQUENCE.getVolatile(sequences, stripe * Long.BYTES);
     }
 
+    /**
+     * Makes an odd publish sequence even. Called by every new holder of the stripe, before it does
+     * anything else: while the stripe is held nobody is inside a publish, so an odd value was left
+     * by a holder that died inside one (kill -9 between steps 3 and 4). Until it is repaired,
+     * lock-free readers of every session of the stripe cannot prove a session missing and fall
+     * back to reading under the lock; repairing on acquire (not only when the next publish moves
+     * a file) means that a recovery publish from {@code ID.old}, an invalidation, or a lock held
+     * for a long unit of work all end that state at once.
+     *
+     * @return true if the sequence was odd (the new {@link Held} reports it, for the counters)
+     */
+    private boolean repairOddSequence(int stripe) {
+        long v = publishSequence(stripe);
+        if ((v & 1) != 0) {
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, v + 1);
+            return true;
+        }
+        return false;
+    }
+
     private static AsynchronousFileChannel openChannel(Path file) {
         try {
             return AsynchronousFileChannel.open(file, StandardOpenOption.READ,
@@ -234,9 +254,10 @@ final class LockTable {
                     waited = true;
                     lock = pollOsLock(stripe, deadline, timeout, what);
                 }
+                boolean repaired = repairOddSequence(stripe);
                 local.get(stripe).owner = Thread.currentThread();
                 acquired = true;
-                return new Held(stripe, lock, semaphore, waited);
+                return new Held(stripe, lock, semaphore, waited, repaired);
             } finally {
                 if (!acquired) {
                     semaphore.release();
@@ -334,13 +355,21 @@ final class LockTable {
         private final FileLock lock;
         private final Semaphore semaphore;
         private final boolean waited;
+        private final boolean repairedOnAcquire;
         private final AtomicBoolean released = new AtomicBoolean();
 
-        private Held(int stripe, FileLock lock, Semaphore semaphore, boolean waited) {
+        private Held(int stripe, FileLock lock, Semaphore semaphore, boolean waited,
+                boolean repairedOnAcquire) {
             this.stripe = stripe;
             this.lock = lock;
             this.semaphore = semaphore;
             this.waited = waited;
+            this.repairedOnAcquire = repairedOnAcquire;
+        }
+
+        /** Whether acquiring found the sequence odd (a holder had died in a publish) and fixed it. */
+        boolean repairedOnAcquire() {
+            return repairedOnAcquire;
         }
 
         int stripe() {
@@ -379,12 +408,7 @@ final class LockTable {
          * @return true if the sequence was odd
          */
         boolean repairSequence() {
-            long v = publishSequence(stripe);
-            if ((v & 1) != 0) {
-                SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, v + 1);
-                return true;
-            }
-            return false;
+            return repairOddSequence(stripe);
         }
 
         /** Releases the OS lock, then the JVM's semaphore. Idempotent. */

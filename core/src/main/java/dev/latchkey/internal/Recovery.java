@@ -139,7 +139,9 @@ final class Recovery {
                 continue;
             }
             try {
-                if (held.repairSequence()) {
+                if (held.repairedOnAcquire()) {
+                    sequences++; // repaired and counted by the acquisition
+                } else if (held.repairSequence()) {
                     sequences++;
                     files.repairs.increment();
                 }
