@@ -63,6 +63,18 @@ final class ValueCodec {
         return mapper;
     }
 
+    /**
+     * Checks an attribute name where it enters the store (set, remove, update), so that a name
+     * that the file could not carry is refused at once instead of making the whole session
+     * unreadable at the next read. A name must be 1 to {@value #MAX_NAME_LENGTH} characters of
+     * well-formed UTF-16: a lone surrogate has no UTF-8 form, so the JSON reader would reject the
+     * file. Every other string round-trips through the JSON writer and reader (control characters
+     * and quotes are escaped). Map keys and strings inside values need no check here: a value is
+     * written and read back when it is set.
+     *
+     * @throws NullPointerException if the name is null
+     * @throws IllegalArgumentException if the name is empty, too long or not well-formed UTF-16
+     */
     static void checkName(String name) {
         if (name == null) {
             throw new NullPointerException("attribute name");
@@ -71,6 +83,26 @@ final class ValueCodec {
             throw new IllegalArgumentException("attribute name must have 1 to " + MAX_NAME_LENGTH
                     + " characters, had " + name.length());
         }
+        int bad = loneSurrogate(name);
+        if (bad >= 0) {
+            throw new IllegalArgumentException(String.format("attribute name has a lone surrogate"
+                    + " U+%04X at index %d (half of a UTF-16 pair); it cannot be written as UTF-8:"
+                    + " use a name of valid Unicode text", (int) name.charAt(bad), bad));
+        }
+    }
+
+    /** The index of the first surrogate that is not part of a high-low pair, or -1. */
+    private static int loneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length()
+                    && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**
