@@ -83,10 +83,12 @@ public interface SessionChange {
          * @param name the attribute name: 1 to 256 characters
          * @param value the value, or {@code null} to remove the attribute
          * @return this builder
-         * @throws IllegalArgumentException if the name is empty or too long, or the value (or a
-         *     value nested in it) is of a type this store does not allow, or its JSON would not
-         *     read back as written (a number of more than 1,000 digits; a number beyond the range
-         *     of a double inside a list or map); the message names the attribute and the type
+         * @throws IllegalArgumentException if the name is empty, too long or not valid Unicode
+         *     text (a lone surrogate), or the value (or a value nested in it) is of a type this
+         *     store does not allow, or its lists, maps and objects nest more than 64 levels deep
+         *     (or it refers to itself), or its JSON would not read back as written (a number of
+         *     more than 1,000 digits; a number beyond the range of a double inside a list or map);
+         *     the message names the attribute and the type
          * @throws NullPointerException if the name is null
          */
         Builder set(String name, Object value);
@@ -96,7 +98,7 @@ public interface SessionChange {
          *
          * @param name the attribute name
          * @return this builder
-         * @throws IllegalArgumentException if the name is empty or too long
+         * @throws IllegalArgumentException if the name is empty, too long or not valid Unicode text
          * @throws NullPointerException if the name is null
          */
         Builder remove(String name);

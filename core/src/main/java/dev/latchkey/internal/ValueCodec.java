@@ -1,6 +1,9 @@
 package dev.latchkey.internal;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,26 +40,46 @@ import java.util.Set;
  */
 final class ValueCodec {
     static final int MAX_NAME_LENGTH = 256;
-    private static final int MAX_DEPTH = 64;
+    /**
+     * How deep lists, maps and objects may nest in one value (a scalar is 0 deep, a list of
+     * scalars 1). Checked at set time for every value, native or of an allowed class, on the tree
+     * as the file's reader will see it. A session file adds 3 levels around a value (session,
+     * attributes, the attribute's {t, v}), so every file of accepted values nests at most
+     * {@code MAX_DEPTH + 3} deep: far below the limits of Jackson's writer and reader (1,000,
+     * which {@link #mapper} keeps so that deeper files of older versions still read and rewrite).
+     * Values are serialized at set time by {@link #valueWriter}, whose generator stops at
+     * {@code MAX_DEPTH + 1}, so a deep or cyclic object graph is refused with an
+     * {@link IllegalArgumentException} long before the stack could overflow.
+     */
+    static final int MAX_DEPTH = 64;
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     private final Map<String, Class<?>> allowedTypes = new HashMap<>();
     private final Set<String> allowedPackages;
     private final ObjectMapper mapper;
+    /** The mapper's twin whose generator refuses nesting deeper than a value may have. */
+    private final ObjectMapper valueWriter;
 
     ValueCodec(StoreConfig config) {
         for (Class<?> type : config.allowedTypes()) {
             allowedTypes.put(type.getName(), type);
         }
         this.allowedPackages = Set.copyOf(config.allowedPackages());
-        this.mapper = JsonMapper.builder()
+        this.mapper = configure(JsonMapper.builder()).build();
+        this.valueWriter = configure(JsonMapper.builder(JsonFactory.builder()
+                .streamWriteConstraints(StreamWriteConstraints.builder()
+                        .maxNestingDepth(MAX_DEPTH + 1).build())
+                .build())).build();
+    }
+
+    private JsonMapper.Builder configure(JsonMapper.Builder builder) {
+        return builder
                 .polymorphicTypeValidator(new AllowListValidator())
                 .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 // a BigDecimal field of an allowed type keeps every digit through the file
                 .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
-                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
-                .build();
+                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
     }
 
     ObjectMapper mapper() {
@@ -126,12 +149,22 @@ final class ValueCodec {
                     + " numbers, booleans, lists, maps) or add the class to"
                     + " StoreConfig.Builder.allowTypes");
         }
+        node.put("t", type.getName());
+        byte[] json;
         try {
-            node.put("t", type.getName());
-            node.set("v", mapper.valueToTree(value));
-        } catch (IllegalArgumentException e) {
+            json = valueWriter.writeValueAsBytes(value);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            if (isNestingLimit(e)) {
+                throw tooDeep(name);
+            }
             throw new IllegalArgumentException("attribute '" + name + "': Jackson cannot write "
                     + type.getName() + " as JSON: " + e.getMessage(), e);
+        }
+        try {
+            node.set("v", mapper.readTree(json));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("attribute '" + name + "': the " + type.getName()
+                    + " value cannot be read back from JSON: " + e.getMessage(), e);
         }
         ObjectNode read = asReadBack(name, type, node);
         try {
@@ -161,11 +194,41 @@ final class ValueCodec {
             throw new IllegalArgumentException("attribute '" + name + "': the " + type.getName()
                     + " value cannot be read back from JSON: " + e.getMessage(), e);
         }
+        if (nesting(read.get("v")) > MAX_DEPTH) {
+            throw tooDeep(name);
+        }
         if (hasNonFiniteNumber(read)) {
             throw new IllegalArgumentException("attribute '" + name + "': the " + type.getName()
                     + " value holds a number beyond the range of a double");
         }
         return (ObjectNode) read;
+    }
+
+    /**
+     * How deep containers nest in a tree: 0 for a scalar. The tree is at most a few levels deeper
+     * than {@link #MAX_DEPTH} here (the writers stop there), so the recursion is shallow.
+     */
+    private static int nesting(JsonNode node) {
+        int deepest = 0;
+        for (JsonNode child : node) {
+            deepest = Math.max(deepest, nesting(child));
+        }
+        return node.isContainerNode() ? deepest + 1 : 0;
+    }
+
+    private static boolean isNestingLimit(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof StreamConstraintsException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static IllegalArgumentException tooDeep(String name) {
+        return new IllegalArgumentException("attribute '" + name + "': lists, maps and objects"
+                + " nested deeper than " + MAX_DEPTH + " levels cannot be stored (or the value"
+                + " refers to itself); keep session values shallow");
     }
 
     private static boolean hasNonFiniteNumber(JsonNode node) {
@@ -213,9 +276,8 @@ final class ValueCodec {
 
     private JsonNode encodeNative(String name, Object value, int depth,
             IdentityHashMap<Object, Boolean> path) {
-        if (depth > MAX_DEPTH) {
-            throw new IllegalArgumentException("attribute '" + name + "': nested deeper than "
-                    + MAX_DEPTH + " levels");
+        if (depth > MAX_DEPTH) { // bounds the recursion; asReadBack checks the exact depth
+            throw tooDeep(name);
         }
         if (value == null) {
             return NODES.nullNode();
