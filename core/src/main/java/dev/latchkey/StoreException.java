@@ -20,7 +20,7 @@ public final class StoreException extends LatchkeyException {
      * Creates an exception.
      *
      * @param message what the store was doing and what to check
-     * @param path the file or directory involved
+     * @param path the file or directory involved (never a path that holds a session id)
      * @param cause the I/O failure the operating system reported
      */
     public StoreException(String message, Path path, Throwable cause) {
@@ -29,7 +29,9 @@ public final class StoreException extends LatchkeyException {
     }
 
     /**
-     * Returns the file or directory the failed operation was working on.
+     * Returns the file or directory the failed operation was working on. For a session's file
+     * this is the file's directory: session ids are secrets, so neither this path nor the message
+     * shows a whole id (the message names the file with the id cut to its first 6 letters).
      *
      * @return the path, or {@code null} if this exception was deserialized
      */

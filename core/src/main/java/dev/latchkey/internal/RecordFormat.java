@@ -84,7 +84,8 @@ final class RecordFormat {
         try {
             body = mapper.writeValueAsBytes(session);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write session " + r.id + " as JSON", e);
+            throw new IllegalStateException("cannot write " + FileSessionStore.describe(r.id)
+                    + " as JSON", e);
         }
         MacKeys.Key key = keys.signing();
         byte[] mac = mac(key, r.id, body, 0, body.length);

@@ -141,7 +141,7 @@ final class SessionFiles {
         if (bytes != null) {
             if (deleteIfExists(old)) { // stale: a publish crashed after its step 3
                 repairs.increment();
-                LOG.debug("removed stale {}", old);
+                LOG.debug("removed stale {}", Redaction.path(old));
             }
         } else {
             bytes = readIfExists(old);
@@ -155,8 +155,8 @@ final class SessionFiles {
         } catch (RecordFormat.DamagedException e) {
             Path damaged = fromOld ? old : current;
             if (e.leaveInPlace) {
-                LOG.warn("session file {} is refused: {}; it is left in place", damaged,
-                        e.getMessage());
+                LOG.warn("session file {} is refused: {}; it is left in place",
+                        Redaction.path(damaged), Redaction.text(e.getMessage()));
                 return new Current(null, false);
             }
             quarantine(damaged, e.getMessage());
@@ -225,8 +225,8 @@ final class SessionFiles {
         boolean hides = previous.record != null && !previous.fromOld;
         if (previous.record != null && previous.fromOld) {
             repairs.increment(); // completes a publish that a crash cut between its renames
-            LOG.debug("publishing {} over the state a crashed publish left in {}", current,
-                    layout.old(id));
+            LOG.debug("publishing {} over the state a crashed publish left in {}",
+                    Redaction.path(current), Redaction.path(layout.old(id)));
         }
         try {
             if (hides) {
@@ -263,7 +263,7 @@ final class SessionFiles {
                 // and the next writer or a recovery removes the stale file
                 LOG.warn("session {} is published, but its previous state {} could not be removed;"
                         + " it is stale and removed by the next commit or by recover()",
-                        FileSessionStore.describe(id), old, e);
+                        FileSessionStore.describe(id), Redaction.path(old), Redaction.cause(e));
             }
         }
     }
@@ -331,12 +331,12 @@ final class SessionFiles {
 
     private void removeLeftover(Path temp) {
         if (!Files.isRegularFile(temp, LinkOption.NOFOLLOW_LINKS)) {
-            LOG.warn("removing {}: not a regular file", temp);
+            LOG.warn("removing {}: not a regular file", Redaction.path(temp));
         }
         try {
             if (ops.deleteIfExists(temp)) {
                 repairs.increment();
-                LOG.debug("removed leftover {}", temp);
+                LOG.debug("removed leftover {}", Redaction.path(temp));
             }
         } catch (DirectoryNotEmptyException e) {
             quarantine(temp, "directory at the temp name");
@@ -431,23 +431,37 @@ final class SessionFiles {
             Files.createDirectories(layout.quarantine(), dirMode);
             Files.move(damaged, target, StandardCopyOption.ATOMIC_MOVE);
             quarantined.increment();
-            LOG.warn("session file {} is damaged ({}); moved to {}", damaged, reason, target);
+            LOG.warn("session file {} is damaged ({}); moved to {}", Redaction.path(damaged),
+                    Redaction.text(reason), Redaction.path(target));
         } catch (IOException e) {
             LOG.warn("session file {} is damaged ({}) and could not be moved aside; deleting it",
-                    damaged, reason, e);
+                    Redaction.path(damaged), Redaction.text(reason), Redaction.cause(e));
             deleteIfExists(damaged);
             quarantined.increment();
         }
     }
 
+    /**
+     * The exception for a failed file operation. A session file is named by its directory (the
+     * exception's path) and its name with the id shortened; the OS's message, which names the
+     * full path, is replaced by a copy with the id shortened too (see {@link Redaction}).
+     */
     static StoreException storeException(String what, Path path, IOException e) {
+        Path named = path;
+        String name = path.getFileName() == null ? "" : path.getFileName().toString();
+        String shortName = Redaction.text(name);
+        if (!shortName.equals(name) && path.getParent() != null) {
+            what += " " + shortName;
+            named = path.getParent();
+        }
+        IOException cause = Redaction.cause(e);
         if (e instanceof ClosedByInterruptException) {
-            return new StoreException(what + ": the thread was interrupted", path, e);
+            return new StoreException(what + ": the thread was interrupted", named, cause);
         }
         if (e instanceof AccessDeniedException) {
             return new StoreException(what + ": permission denied; the directory and its files"
-                    + " must be readable and writable by every worker's user", path, e);
+                    + " must be readable and writable by every worker's user", named, cause);
         }
-        return new StoreException(what, path, e);
+        return new StoreException(what, named, cause);
     }
 }
