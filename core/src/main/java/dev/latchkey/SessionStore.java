@@ -201,16 +201,20 @@ public interface SessionStore extends AutoCloseable {
 
     /**
      * Moves a session to a fresh id (session-fixation defence), keeping its attributes, times and
-     * interval. The new state is published under the new id before the old id is removed, both
-     * under their locks; until the call returns only the caller knows the new id, and after it
-     * returns the old id is dead for every process: no find sees it, no commit revives it.
+     * interval. Under both ids' locks, the new state is written aside, the old id is removed, and
+     * then the new state is published under the new id; until the call returns only the caller
+     * knows the new id, and after it returns the old id is dead for every process: no find sees
+     * it, no commit revives it. A process that dies inside the call, at any instant, never leaves
+     * both ids alive: either the old id is still live (and the new one names nothing), or only
+     * the new one is, or, in a window of microseconds, neither (the session is lost).
      *
      * @param id the current id
      * @return the session under its new id, or empty if it is missing or expired
      * @throws LockInterruptedException if the thread is interrupted while it waits for a lock
      *     (its interrupt status stays set)
      * @throws LockTimeoutException if a lock was not had within the lock timeout
-     * @throws StoreException if the file system fails
+     * @throws StoreException if the file system fails; if it fails after the old id was removed,
+     *     the message says the session is lost
      * @throws IllegalStateException if the store is closed
      */
     Optional<Session> changeId(String id);

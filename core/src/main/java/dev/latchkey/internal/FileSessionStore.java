@@ -244,7 +244,7 @@ public final class FileSessionStore implements SessionStore {
             LockTable.Held second = a == b ? null
                     : lockStripe(Math.max(a, b), config.lockTimeout(), describe(newId));
             try {
-                return moveLocked(id, newId, b == a ? first : b > a ? second : first);
+                return moveLocked(id, newId);
             } finally {
                 if (second != null) {
                     second.release();
@@ -396,15 +396,17 @@ public final class FileSessionStore implements SessionStore {
         return true;
     }
 
-    /** Moves a session; both stripes must be held, {@code newHeld} is the new id's. */
-    Optional<Session> moveLocked(String id, String newId, LockTable.Held newHeld) {
+    /**
+     * Moves a session; the stripes of both ids must be held. See {@link SessionFiles#move} for
+     * why the old id dies before the new one is published.
+     */
+    Optional<Session> moveLocked(String id, String newId) {
         SessionFiles.Current current = live(id);
         if (current.record == null) {
             return Optional.empty();
         }
         SessionRecord moved = current.record.withId(newId);
-        files.publish(new SessionFiles.Current(null, false), moved, newHeld);
-        files.delete(id);
+        files.move(id, moved);
         LOG.debug("moved session {} to {}", describe(id), describe(newId));
         return Optional.of(snapshot(moved));
     }

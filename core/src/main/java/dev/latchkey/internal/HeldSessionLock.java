@@ -77,7 +77,7 @@ final class HeldSessionLock implements SessionLock {
         }
         Optional<Session> moved;
         try {
-            moved = store.moveLocked(id, newId, next);
+            moved = store.moveLocked(id, newId);
         } catch (RuntimeException e) {
             if (next != held) {
                 next.release();

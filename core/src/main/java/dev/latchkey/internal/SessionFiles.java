@@ -214,14 +214,7 @@ final class SessionFiles {
         String id = next.id;
         Path temp = layout.temp(id);
         Path current = layout.current(id);
-        byte[] bytes = format.write(next);
-        if (bytes.length > MAX_FILE_BYTES) {
-            // readers refuse larger files as damaged: refuse to write one, nothing changes
-            throw new IllegalArgumentException("session " + FileSessionStore.describe(id)
-                    + " would take " + bytes.length + " bytes, over the limit of "
-                    + MAX_FILE_BYTES + "; keep large data out of the session");
-        }
-        writeTemp(temp, bytes);
+        writeTemp(temp, bytesOf(next));
         boolean hides = previous.record != null && !previous.fromOld;
         if (previous.record != null && previous.fromOld) {
             repairs.increment(); // completes a publish that a crash cut between its renames
@@ -265,6 +258,68 @@ final class SessionFiles {
                         + " it is stale and removed by the next commit or by recover()",
                         FileSessionStore.describe(id), Redaction.path(old), Redaction.cause(e));
             }
+        }
+    }
+
+    private byte[] bytesOf(SessionRecord next) {
+        byte[] bytes = format.write(next);
+        if (bytes.length > MAX_FILE_BYTES) {
+            // readers refuse larger files as damaged: refuse to write one, nothing changes
+            throw new IllegalArgumentException(FileSessionStore.describe(next.id)
+                    + " would take " + bytes.length + " bytes, over the limit of "
+                    + MAX_FILE_BYTES + "; keep large data out of the session");
+        }
+        return bytes;
+    }
+
+    /**
+     * Moves a session to a new id ({@code changeId}); both ids' stripes must be held and
+     * {@code next} must carry the new id, which has no files yet. The steps:
+     * <ol>
+     *   <li>write the state to {@code NEW.tmp} (forced to disk when synced);</li>
+     *   <li>remove the old id's files, by {@link #delete} (the directory forced when synced): the
+     *       old id dies here;</li>
+     *   <li>rename {@code NEW.tmp} to {@code NEW}: the new id is born here.</li>
+     * </ol>
+     * The old id is removed <em>before</em> the new one is published, so no crash, at any instant,
+     * leaves both alive: the old id is the one a session-fixation defence wants dead, and a
+     * published new id beside a live old one is exactly that failure. A crash between steps 2 and
+     * 3 (a few microseconds: the slow write is done before) leaves neither: the user logs in again.
+     * Only the caller knows the new id until the operation returns, so no reader can tell that the
+     * new id appeared a little after the old one died: the move is linearizable at step 2.
+     * {@code NEW.tmp} left by a crash names no session; the rule ignores it.
+     */
+    void move(String oldId, SessionRecord next) {
+        Path temp = layout.temp(next.id);
+        Path current = layout.current(next.id);
+        writeTemp(temp, bytesOf(next));
+        try {
+            delete(oldId);
+            if (sync) {
+                forceDirectory(layout.current(oldId).getParent()); // gone before NEW appears
+            }
+        } catch (RuntimeException e) {
+            try {
+                ops.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        try {
+            ops.move(temp, current);
+        } catch (IOException e) {
+            StoreException failure = storeException("cannot publish the session under its new id"
+                    + " (the old id is already removed: the session is lost)", current, e);
+            try {
+                ops.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                failure.addSuppressed(cleanup);
+            }
+            throw failure;
+        }
+        if (sync) {
+            forceDirectory(current.getParent());
         }
     }
 

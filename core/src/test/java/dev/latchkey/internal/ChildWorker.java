@@ -69,6 +69,7 @@ public final class ChildWorker {
                 case "openFresh" -> openFresh(store, Path.of(args[3]), intArg(args, 4));
                 case "crashLoop" -> crashLoop(store, id.split(","), intArg(args, 3),
                         Long.parseLong(args[4]));
+                case "changeIdLoop" -> changeIdLoop(store, id);
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         } catch (Throwable e) {
@@ -387,6 +388,28 @@ public final class ChildWorker {
     private static Session require(Optional<Session> session, String id) {
         return session.orElseThrow(() -> new IllegalStateException("a shared session is gone: "
                 + id.substring(0, 6)));
+    }
+
+    /**
+     * After GO, prints MOVING and moves the session to a new id again and again, until it is
+     * killed (the parent kills it at a random instant, most likely inside a changeId).
+     */
+    private static void changeIdLoop(SessionStore store, String id) {
+        Session scratch = store.create(store.change().set("warm", 0).build());
+        String warm = scratch.id();
+        for (int i = 0; i < 50; i++) {
+            warm = store.changeId(warm).orElseThrow().id();
+        }
+        store.invalidate(warm);
+        ready();
+        awaitGo();
+        System.out.println("MOVING");
+        System.out.flush();
+        String current = id;
+        while (true) {
+            current = store.changeId(current)
+                    .orElseThrow(() -> new IllegalStateException("the session vanished")).id();
+        }
     }
 
     // ---- plumbing ----
