@@ -18,13 +18,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -38,10 +37,26 @@ import java.util.concurrent.locks.LockSupport;
  * <ul>
  *   <li>OS locks belong to the process, and the JDK refuses a second overlapping lock in one JVM
  *       ({@code OverlappingFileLockException}): hence the semaphore in front of each stripe, and
- *       one table per lock file per JVM (the static registry), never one per store.</li>
+ *       one table per lock file per JVM (the JVM-wide registry below), never one per store.</li>
  *   <li>Closing any channel of a file drops all of this process's locks on it: the table opens
- *       the lock file exactly once and closes it only when the last store and the last held lock
- *       are gone; nothing else in Latchkey opens the lock file.</li>
+ *       the lock file exactly once per JVM and closes it only when the last store and the last
+ *       held lock are gone; nothing else in Latchkey opens the lock file.</li>
+ *   <li>"Once per JVM" must hold across class loaders: two web applications, a redeploy or
+ *       Tomcat's parallel deployment load this class twice, and a static field per class loader
+ *       would give each copy its own channel, so that one copy closing its last store drops the
+ *       other copy's locks. The registry therefore lives in a place every class loader sees:
+ *       {@link System#getProperties()}, under {@value #REGISTRY_KEY}, as a
+ *       {@link ConcurrentHashMap} that holds JDK types only (the channel, the mapping, the
+ *       reference count and the per-stripe {@link Semaphore}s), since each copy has its own
+ *       Latchkey classes. So the copies share the channel, the count and the semaphores, and
+ *       exclude each other's threads as threads of one copy do. The alternative, never closing a
+ *       copy's channel, was rejected: a channel only a copy's static field refers to is
+ *       collected with that copy after an undeploy (and closing it drops every lock), every
+ *       redeploy would leak a descriptor, and copies would still need shared semaphores. The
+ *       price: that one system property is not a string ({@code Properties.store} and
+ *       {@code list} on the system properties would throw; {@code stringPropertyNames},
+ *       {@code getProperty} and the JDK's tools skip it). Its layout is version 1 of the key;
+ *       a copy that changed it would have to use a new key.</li>
  *   <li>{@code FileChannel} is an interruptible channel: an interrupt during a blocking
  *       {@code lock()}, a read, a write or {@code size()} closes it, and with it every lock the
  *       JVM holds on the file. The table uses an {@link AsynchronousFileChannel}, which no
@@ -61,39 +76,83 @@ final class LockTable {
     static final int STRIPES = 1 << 16;
 
     private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    private static final Map<Path, LockTable> OPEN = new HashMap<>();
+    /** The system property that holds this JVM's registry of lock tables, for every copy. */
+    static final String REGISTRY_KEY = "dev.latchkey.lockTables.v1";
+    /**
+     * This copy's handle on the registry, kept so that code that replaces the system properties
+     * ({@code System.setProperties}) does not make a later open start a second channel: the
+     * registry is put back.
+     */
+    private static volatile ConcurrentHashMap<String, Object[]> knownRegistry;
+    // the layout of a registry entry (JDK types only: shared by every class loader)
+    private static final int CHANNEL = 0; // AsynchronousFileChannel
+    private static final int SEQUENCES = 1; // MappedByteBuffer
+    private static final int REFERENCES = 2; // int[1], guarded by the registry's monitor
+    private static final int STRIPE_MAP = 3; // ConcurrentHashMap<Integer, Object[]>
+    // the layout of a stripe entry: guarded by its map (compute)
+    private static final int SEMAPHORE = 0; // Semaphore(1)
+    private static final int USERS = 1; // int[1]: holders and waiters
+    private static final int OWNER = 2; // AtomicReference<Thread>, for messages
     static final String SEQUENCE_FILE = "latchkey.seq";
     private static final VarHandle SEQUENCE =
             MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.nativeOrder());
 
     private final Path file;
+    private final ConcurrentHashMap<String, Object[]> registry;
+    /** The shared entry of the registry: this JVM's table, whichever copy opened it. */
+    private final Object[] entry;
     private final AsynchronousFileChannel channel;
     /** One 8-byte publish sequence per stripe, shared with other processes through mmap. */
     private final MappedByteBuffer sequences;
-    private final ConcurrentHashMap<Integer, Stripe> local = new ConcurrentHashMap<>();
-    private int references; // guarded by OPEN
+    private final ConcurrentHashMap<Integer, Object[]> local;
+    private final int[] references;
 
-    private LockTable(Path file, AsynchronousFileChannel channel, MappedByteBuffer sequences) {
+    @SuppressWarnings("unchecked")
+    private LockTable(Path file, ConcurrentHashMap<String, Object[]> registry, Object[] entry) {
         this.file = file;
-        this.channel = channel;
-        this.sequences = sequences;
+        this.registry = registry;
+        this.entry = entry;
+        this.channel = (AsynchronousFileChannel) entry[CHANNEL];
+        this.sequences = (MappedByteBuffer) entry[SEQUENCES];
+        this.references = (int[]) entry[REFERENCES];
+        this.local = (ConcurrentHashMap<Integer, Object[]>) entry[STRIPE_MAP];
     }
 
     /**
-     * Returns this JVM's table for a lock file, opening (and creating, mode 0600) the file if this
-     * is the first user. Each call must be paired with one {@link #release()}.
+     * Returns a view of this JVM's table for a lock file (shared by every store and every class
+     * loader of the JVM), opening (and creating, mode 0600) the file if this is the first user.
+     * Each call must be paired with one {@link #release()} of the returned view.
      */
     static LockTable open(Path lockFile) {
         Path key = realPath(lockFile);
-        synchronized (OPEN) {
-            LockTable table = OPEN.get(key);
-            if (table == null) {
-                table = new LockTable(key, openChannel(key), mapSequences(key));
-                OPEN.put(key, table);
+        ConcurrentHashMap<String, Object[]> registry = registry();
+        synchronized (registry) {
+            Object[] entry = registry.get(key.toString());
+            if (entry == null) {
+                entry = new Object[] {openChannel(key), mapSequences(key), new int[1],
+                        new ConcurrentHashMap<Integer, Object[]>()};
+                registry.put(key.toString(), entry);
             }
-            table.references++;
-            return table;
+            ((int[]) entry[REFERENCES])[0]++;
+            return new LockTable(key, registry, entry);
         }
+    }
+
+    /** The JVM-wide registry: lock file's real path to entry. See the class comment. */
+    @SuppressWarnings("unchecked")
+    private static ConcurrentHashMap<String, Object[]> registry() {
+        ConcurrentHashMap<String, Object[]> mine = knownRegistry;
+        Object candidate = mine != null ? mine : new ConcurrentHashMap<String, Object[]>();
+        Object registry = System.getProperties().putIfAbsent(REGISTRY_KEY, candidate);
+        if (registry == null) {
+            registry = candidate;
+        }
+        if (!(registry instanceof ConcurrentHashMap)) {
+            throw new IllegalStateException("system property " + REGISTRY_KEY + " is reserved"
+                    + " for Latchkey's JVM-wide lock registry; do not set it");
+        }
+        knownRegistry = (ConcurrentHashMap<String, Object[]>) registry;
+        return knownRegistry;
     }
 
     private static Path realPath(Path lockFile) {
@@ -174,23 +233,24 @@ final class LockTable {
      * For tests: the references of this JVM's table for a lock file, 0 if none is registered.
      */
     static int referencesOf(Path lockFile) {
-        synchronized (OPEN) {
+        ConcurrentHashMap<String, Object[]> registry = registry();
+        synchronized (registry) {
             try {
-                LockTable table = OPEN.get(lockFile.toRealPath());
-                return table == null ? 0 : table.references;
+                Object[] entry = registry.get(lockFile.toRealPath().toString());
+                return entry == null ? 0 : ((int[]) entry[REFERENCES])[0];
             } catch (IOException e) {
                 return 0;
             }
         }
     }
 
-    /** Drops one reference; the last one closes the lock file. */
+    /** Drops one reference; the last one of the JVM closes the lock file. */
     void release() {
-        synchronized (OPEN) {
-            if (--references > 0) {
+        synchronized (registry) {
+            if (--references[0] > 0) {
                 return;
             }
-            OPEN.remove(file, this);
+            registry.remove(file.toString(), entry);
             try {
                 channel.close();
             } catch (IOException e) {
@@ -208,11 +268,11 @@ final class LockTable {
      * @throws IllegalStateException if the table is closed: every store that used it is closed
      */
     private void retain() {
-        synchronized (OPEN) {
-            if (references == 0) {
+        synchronized (registry) {
+            if (references[0] == 0) {
                 throw new IllegalStateException("the session store is closed");
             }
-            references++;
+            references[0]++;
         }
     }
 
@@ -230,6 +290,11 @@ final class LockTable {
      */
     Held acquire(int stripe, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        if (Thread.currentThread().isInterrupted()) { // the status stays set
+            // checked first, also for a free stripe: the next file operation of an interrupted
+            // thread would fail anyway (an interrupt closes the channel of a read)
+            throw new LockInterruptedException("interrupted before taking the lock of " + what);
+        }
         retain();
         Semaphore semaphore = enter(stripe);
         boolean acquired = false;
@@ -255,7 +320,7 @@ final class LockTable {
                     lock = pollOsLock(stripe, deadline, timeout, what);
                 }
                 boolean repaired = repairOddSequence(stripe);
-                local.get(stripe).owner = Thread.currentThread();
+                owner(local.get(stripe)).set(Thread.currentThread());
                 acquired = true;
                 return new Held(stripe, lock, semaphore, waited, repaired);
             } finally {
@@ -281,29 +346,29 @@ final class LockTable {
      * 65,536 that exist.
      */
     private Semaphore enter(int stripe) {
-        return local.compute(stripe, (k, e) -> e == null ? new Stripe() : e.join()).semaphore;
+        return (Semaphore) local.compute(stripe, (k, e) -> {
+            if (e == null) {
+                // a semaphore, the count of the threads that hold it or wait for it, the owner
+                return new Object[] {new Semaphore(1), new int[] {1}, new AtomicReference<>()};
+            }
+            ((int[]) e[USERS])[0]++;
+            return e;
+        })[SEMAPHORE];
     }
 
     /** The thread that acquired a stripe (for messages only: a handle may move to another). */
     private Thread owner(int stripe) {
-        Stripe entry = local.get(stripe);
-        return entry == null ? null : entry.owner;
+        Object[] e = local.get(stripe);
+        return e == null ? null : owner(e).get();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static AtomicReference<Thread> owner(Object[] stripeEntry) {
+        return (AtomicReference<Thread>) stripeEntry[OWNER];
     }
 
     private void leave(int stripe) {
-        local.computeIfPresent(stripe, (k, e) -> --e.users == 0 ? null : e);
-    }
-
-    /** A semaphore with a count of the threads that hold it or wait for it; guarded by the map. */
-    private static final class Stripe {
-        final Semaphore semaphore = new Semaphore(1);
-        int users = 1;
-        volatile Thread owner;
-
-        Stripe join() {
-            users++;
-            return this;
-        }
+        local.computeIfPresent(stripe, (k, e) -> --((int[]) e[USERS])[0] == 0 ? null : e);
     }
 
     /** One attempt at the OS lock of a stripe: the lock, or null if another process holds it. */
@@ -424,7 +489,7 @@ final class LockTable {
                 org.slf4j.LoggerFactory.getLogger(LockTable.class)
                         .error("cannot release stripe {} of {}", stripe, file, e);
             } finally {
-                local.get(stripe).owner = null;
+                owner(local.get(stripe)).set(null);
                 semaphore.release();
                 leave(stripe);
                 LockTable.this.release();
