@@ -50,9 +50,10 @@ import java.util.concurrent.locks.LockSupport;
  *       reference count and the per-stripe {@link Semaphore}s), since each copy has its own
  *       Latchkey classes. So the copies share the channel, the count and the semaphores, and
  *       exclude each other's threads as threads of one copy do. The alternative, never closing a
- *       copy's channel, was rejected: a channel only a copy's static field refers to is
- *       collected with that copy after an undeploy (and closing it drops every lock), every
- *       redeploy would leak a descriptor, and copies would still need shared semaphores. The
+ *       copy's channel, was rejected: a channel only a copy's static field refers to goes with
+ *       that copy after an undeploy, so every redeploy would leak a descriptor or, if the
+ *       collected channel were closed, drop every lock; and copies would still need shared
+ *       semaphores. The
  *       price: that one system property is not a string ({@code Properties.store} and
  *       {@code list} on the system properties would throw; {@code stringPropertyNames},
  *       {@code getProperty} and the JDK's tools skip it). Its layout is version 1 of the key;
