@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.util.regex.Pattern;
 
@@ -10,7 +11,8 @@ import java.util.regex.Pattern;
  * ({@link FileSessionStore#describe}), and session files by their directory and that short form,
  * e.g. {@code /srv/sessions/sessions/Ab/Ab3xYz….tmp}. The operating system's own messages (the
  * {@link IOException}s behind a {@code StoreException}) name the full path, so they are replaced
- * by copies with the ids shortened (same class name in the text, same stack trace).
+ * by copies with the ids shortened (the same class where it can be built, else its name in the
+ * text; the same stack trace).
  *
  * <p>Thread-safety: stateless; thread-safe.
  */
@@ -39,12 +41,43 @@ final class Redaction {
         if (safe == null || safe.equals(message)) {
             return e;
         }
-        IOException copy = new Redacted(e.getClass().getName() + ": " + safe);
+        IOException copy = sameType(e);
+        if (copy == null) {
+            copy = new Redacted(e.getClass().getName() + ": " + safe);
+        }
         copy.setStackTrace(e.getStackTrace());
         for (Throwable suppressed : e.getSuppressed()) {
             copy.addSuppressed(suppressed);
         }
         return copy;
+    }
+
+    /**
+     * A copy of a {@link FileSystemException} (the usual case: NIO names the file in it) of the
+     * same class, so that callers can still tell {@code AccessDeniedException} from
+     * {@code NoSuchFileException}, with the file names shortened; null if the class has neither of
+     * the JDK's usual public constructors.
+     */
+    private static IOException sameType(IOException e) {
+        if (!(e instanceof FileSystemException)) {
+            return null;
+        }
+        FileSystemException f = (FileSystemException) e;
+        String file = text(f.getFile());
+        try {
+            return e.getClass().getConstructor(String.class, String.class, String.class)
+                    .newInstance(file, text(f.getOtherFile()), text(f.getReason()));
+        } catch (ReflectiveOperationException | RuntimeException noSuch) {
+            // try the one-argument form
+        }
+        if (f.getOtherFile() == null && f.getReason() == null) {
+            try {
+                return e.getClass().getConstructor(String.class).newInstance(file);
+            } catch (ReflectiveOperationException | RuntimeException noSuch) {
+                // fall back to a plain copy
+            }
+        }
+        return null;
     }
 
     /** An I/O failure whose message had session ids in it, reported with them shortened. */

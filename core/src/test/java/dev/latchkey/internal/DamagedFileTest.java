@@ -344,8 +344,8 @@ final class DamagedFileTest {
 
         try (LogCapture log = new LogCapture()) {
             assertTrue(store.find(victim).isEmpty());
-            List<String> warned = log.warnings(damagedPath.toString(), damage.reason);
-            assertEquals(1, warned.size(), () -> "one WARN naming " + damagedPath + " and '"
+            List<String> warned = log.warnings(Redaction.path(damagedPath), damage.reason);
+            assertEquals(1, warned.size(), () -> "one WARN naming " + Redaction.path(damagedPath) + " and '"
                     + damage.reason + "', got: " + log.warnings());
         }
 
