@@ -114,8 +114,11 @@ public interface SessionChange {
          * Sets how long the session lives without being touched.
          *
          * @param interval the new interval; zero or negative means never expire; a positive
-         *     interval is kept to the millisecond (at least 1 ms), at most 10,000 years
+         *     interval is kept to the millisecond (at least 1 ms), and may be at most
+         *     {@link StoreConfig#MAX_INACTIVE_INTERVAL_LIMIT} (10,000 years; every
+         *     {@code int} number of seconds, as the Servlet API passes, fits)
          * @return this builder
+         * @throws IllegalArgumentException if the interval is longer than 10,000 years
          * @throws NullPointerException if the interval is null
          */
         Builder maxInactiveInterval(Duration interval);

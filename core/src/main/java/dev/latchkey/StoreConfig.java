@@ -48,6 +48,14 @@ public final class StoreConfig {
     /** The max-inactive interval of new sessions when none is set: 30 minutes. */
     public static final Duration DEFAULT_MAX_INACTIVE_INTERVAL = Duration.ofMinutes(30);
 
+    /**
+     * The longest max-inactive interval accepted: 10,000 years of 365 days; a longer one (from
+     * {@link Builder#defaultMaxInactiveInterval} or
+     * {@link SessionChange.Builder#maxInactiveInterval}) is refused rather than cut. Zero or
+     * negative intervals (never expire) have no limit.
+     */
+    public static final Duration MAX_INACTIVE_INTERVAL_LIMIT = Duration.ofDays(10_000L * 365);
+
     private static final Pattern JAVA_NAME =
             Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*"
                     + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
@@ -262,14 +270,21 @@ public final class StoreConfig {
          * Sets the max-inactive interval of sessions created without one. Default
          * {@link StoreConfig#DEFAULT_MAX_INACTIVE_INTERVAL}.
          *
-         * @param interval the interval; zero or negative means new sessions never expire
+         * @param interval the interval, at most {@link StoreConfig#MAX_INACTIVE_INTERVAL_LIMIT}
+         *     (10,000 years); zero or negative means new sessions never expire
          * @return this builder
+         * @throws IllegalArgumentException if the interval is longer than 10,000 years
          * @throws IllegalStateException if the interval was set already
          * @throws NullPointerException if interval is null
          */
         public Builder defaultMaxInactiveInterval(Duration interval) {
             Objects.requireNonNull(interval, "interval");
             requireUnset(defaultMaxInactiveInterval, "defaultMaxInactiveInterval");
+            if (interval.compareTo(MAX_INACTIVE_INTERVAL_LIMIT) > 0) {
+                throw new IllegalArgumentException("defaultMaxInactiveInterval must be at most "
+                        + MAX_INACTIVE_INTERVAL_LIMIT.toSeconds() + " s (10,000 years; zero or"
+                        + " negative: never expire), was " + interval.getSeconds() + " s");
+            }
             this.defaultMaxInactiveInterval = interval;
             return this;
         }

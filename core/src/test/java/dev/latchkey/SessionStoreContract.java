@@ -274,6 +274,25 @@ public abstract class SessionStoreContract {
     // ---- change builder ----
 
     @Test
+    void change_maxInactiveIntervalOverTenThousandYears_isRefusedAndTheLimitIsKeptExactly() {
+        SessionChange.Builder b = store.change();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> b.maxInactiveInterval(Duration.ofDays(5_000_000)));
+        assertTrue(e.getMessage().contains("maxInactiveInterval")
+                && e.getMessage().contains("at most 315360000000 s"), e.getMessage());
+        assertTrue(b.build().isEmpty(), "a refused interval is not recorded");
+        Session s = store.create(b.maxInactiveInterval(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT)
+                .build());
+        assertEquals(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT,
+                store.find(s.id()).orElseThrow().maxInactiveInterval());
+        // every int number of seconds (HttpSession.setMaxInactiveInterval) is accepted as given
+        Session max = store.create(store.change()
+                .maxInactiveInterval(Duration.ofSeconds(Integer.MAX_VALUE)).build());
+        assertEquals(Duration.ofSeconds(Integer.MAX_VALUE),
+                store.find(max.id()).orElseThrow().maxInactiveInterval());
+    }
+
+    @Test
     void change_builder_validatesNamesAndKeepsLastCallPerName() {
         SessionChange.Builder b = store.change();
         assertThrows(IllegalArgumentException.class, () -> b.set("", 1));

@@ -99,6 +99,22 @@ final class StoreConfigTest {
     }
 
     @Test
+    void defaultMaxInactiveInterval_overTenThousandYears_isRefusedNotCut() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> builder().defaultMaxInactiveInterval(Duration.ofDays(5_000_000)));
+        assertTrue(e.getMessage().contains("defaultMaxInactiveInterval")
+                && e.getMessage().contains("at most 315360000000 s (10,000 years"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> builder().defaultMaxInactiveInterval(
+                StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT.plusNanos(1)));
+        assertEquals(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT, builder()
+                .defaultMaxInactiveInterval(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT).build()
+                .defaultMaxInactiveInterval(), "the limit itself is allowed");
+        assertEquals(Duration.ofDays(-5_000_000), builder()
+                .defaultMaxInactiveInterval(Duration.ofDays(-5_000_000)).build()
+                .defaultMaxInactiveInterval(), "negative: never expire, however long");
+    }
+
+    @Test
     void clock_validates() {
         assertThrows(NullPointerException.class, () -> builder().clock(null));
         StoreConfig.Builder once = builder().clock(Clock.systemUTC());

@@ -3,6 +3,7 @@ package dev.latchkey.internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
+import dev.latchkey.StoreConfig;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -126,7 +127,13 @@ final class ChangeImpl implements SessionChange {
 
         @Override
         public Builder maxInactiveInterval(Duration interval) {
-            this.maxInactiveInterval = Objects.requireNonNull(interval, "interval");
+            Objects.requireNonNull(interval, "interval");
+            if (interval.compareTo(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT) > 0) {
+                throw new IllegalArgumentException("maxInactiveInterval must be at most "
+                        + StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT.toSeconds() + " s (10,000 years;"
+                        + " zero or negative: never expire), was " + interval.getSeconds() + " s");
+            }
+            this.maxInactiveInterval = interval;
             return this;
         }
 

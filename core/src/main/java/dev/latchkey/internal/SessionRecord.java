@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.latchkey.StoreConfig;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -30,8 +31,12 @@ final class SessionRecord {
         this.attributes = Collections.unmodifiableMap(attributes);
     }
 
-    /** The longest interval kept: 10,000 years; longer ones are cut to it (no overflow). */
-    static final long MAX_INTERVAL_MILLIS = 10_000L * 365 * 24 * 3600 * 1000;
+    /**
+     * The longest interval kept: 10,000 years. Longer positive ones are refused where they are
+     * given (config and change builders); a negative one is cut to -10,000 years (still "never
+     * expires"), and so would be a longer one in a file (no overflow).
+     */
+    static final long MAX_INTERVAL_MILLIS = StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT.toMillis();
 
     /**
      * The stored form of a max-inactive interval: milliseconds, a positive interval at least 1 ms
