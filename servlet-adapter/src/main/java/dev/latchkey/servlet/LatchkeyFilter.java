@@ -172,7 +172,7 @@ public final class LatchkeyFilter implements Filter {
         private String cookieName;
         private String cookiePath;
         private String cookieDomain;
-        private Boolean cookieSecure;
+        private CookieSecure cookieSecure;
         private String cookieSameSite;
         private Concurrency concurrency;
         private SaveMode saveMode;
@@ -191,13 +191,22 @@ public final class LatchkeyFilter implements Filter {
         /**
          * Sets how long a session lives without a request. Default 30 minutes.
          *
-         * @param interval the interval; zero or negative means sessions never expire
+         * @param interval the interval, at most {@link StoreConfig#MAX_INACTIVE_INTERVAL_LIMIT}
+         *     (10,000 years); zero or negative means sessions never expire
          * @return this builder
+         * @throws IllegalArgumentException if the interval is longer than 10,000 years (it is
+         *     refused, not cut)
          * @throws IllegalStateException if set already
          */
         public Builder maxInactiveInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
             requireUnset(maxInactiveInterval, "maxInactiveInterval");
-            this.maxInactiveInterval = Objects.requireNonNull(interval, "interval");
+            if (interval.compareTo(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT) > 0) {
+                throw new IllegalArgumentException("max inactive interval must be at most "
+                        + StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT.toSeconds() + " s (10,000 years;"
+                        + " 0 or negative: never expire), was " + interval.getSeconds() + " s");
+            }
+            this.maxInactiveInterval = interval;
             return this;
         }
 
@@ -267,17 +276,34 @@ public final class LatchkeyFilter implements Filter {
         }
 
         /**
-         * Forces the cookie's {@code Secure} attribute on or off. Default: on exactly when
-         * {@code request.isSecure()}.
+         * Sets when the cookie carries the {@code Secure} attribute. Default
+         * {@link CookieSecure#AUTO}: exactly when {@code request.isSecure()}.
+         *
+         * @param mode {@link CookieSecure#AUTO}, {@link CookieSecure#ALWAYS} or
+         *     {@link CookieSecure#NEVER}
+         * @return this builder
+         * @throws IllegalStateException if set already (by this method or
+         *     {@link #cookieSecure(boolean)})
+         * @throws NullPointerException if mode is null
+         */
+        public Builder cookieSecure(CookieSecure mode) {
+            Objects.requireNonNull(mode, "mode");
+            requireUnset(cookieSecure, "cookieSecure");
+            this.cookieSecure = mode;
+            return this;
+        }
+
+        /**
+         * Forces the cookie's {@code Secure} attribute on or off: the same as
+         * {@link #cookieSecure(CookieSecure)} with {@link CookieSecure#ALWAYS} or
+         * {@link CookieSecure#NEVER}.
          *
          * @param secure whether to mark the cookie {@code Secure}
          * @return this builder
          * @throws IllegalStateException if set already
          */
         public Builder cookieSecure(boolean secure) {
-            requireUnset(cookieSecure, "cookieSecure");
-            this.cookieSecure = secure;
-            return this;
+            return cookieSecure(secure ? CookieSecure.ALWAYS : CookieSecure.NEVER);
         }
 
         /**
@@ -498,7 +524,7 @@ public final class LatchkeyFilter implements Filter {
             if (host || lower.startsWith("__secure-")) {
                 String prefix = name.substring(0, host ? 7 : 9);
                 List<String> fix = new ArrayList<>();
-                if (!Boolean.TRUE.equals(cookieSecure)) {
+                if (cookieSecure != CookieSecure.ALWAYS) {
                     fix.add("set latchkey.cookieSecure to true (Builder.cookieSecure(true))");
                 }
                 if (host && cookiePath != null && !cookiePath.equals("/")) {
@@ -519,7 +545,7 @@ public final class LatchkeyFilter implements Filter {
                             : StoreConfig.DEFAULT_MAX_INACTIVE_INTERVAL,
                     name,
                     host ? "/" : cookiePath, cookieDomain,
-                    cookieSecure,
+                    cookieSecure != null ? cookieSecure : CookieSecure.AUTO,
                     cookieSameSite != null ? cookieSameSite : "Lax",
                     concurrency != null ? concurrency : Concurrency.MERGE,
                     saveMode != null ? saveMode : SaveMode.ON_SET_ATTRIBUTE,

@@ -177,7 +177,7 @@ abstract class AbstractSessionContractTest {
     @Test
     void sameSiteNone_withAutoSecureOnPlainHttp_warnsOnceWhenSuchCookieIsSent() throws Exception {
         try (LogCapture log = new LogCapture()) {
-            start(b -> b.cookieSameSite("None"));
+            start(b -> b.cookieSameSite("None").cookieSecure(CookieSecure.AUTO)); // as default
             assertEquals(1, log.warnings("SameSite=None", "cookieSecure").size(), "at init");
             for (int i = 0; i < 3; i++) {
                 cookies.getCookieStore().removeAll();
@@ -217,6 +217,10 @@ abstract class AbstractSessionContractTest {
         start(b -> b);
         Map<String, String> r = get("bad");
         assertTrue(r.get("iae").contains("'bad'"), r.get("iae"));
+        assertTrue(r.get("iae").contains("java.lang.StringBuilder"), r.get("iae"));
+        assertTrue(r.get("iae").contains("latchkey.allowedTypes")
+                && r.get("iae").contains("LatchkeyFilter.Builder.allowTypes"),
+                "says what a servlet app sets: " + r.get("iae"));
         assertEquals("null", r.get("value"));
     }
 

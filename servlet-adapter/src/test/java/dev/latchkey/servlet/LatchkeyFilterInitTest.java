@@ -68,6 +68,10 @@ final class LatchkeyFilterInitTest {
                 Arguments.of("latchkey.maxInactiveInterval", "1.5", "whole number of seconds"),
                 Arguments.of("latchkey.maxInactiveInterval", "99999999999999999999",
                         "whole number of seconds"),
+                Arguments.of("latchkey.maxInactiveInterval", "99999999999999",
+                        "at most 315360000000 (10,000 years)"),
+                Arguments.of("latchkey.maxInactiveInterval", "315360000001",
+                        "at most 315360000000 (10,000 years)"),
                 Arguments.of("latchkey.lockTimeout", "0", "positive whole number of milliseconds"),
                 Arguments.of("latchkey.lockTimeout", "-5", "positive whole number of milliseconds"),
                 Arguments.of("latchkey.lockTimeout", "10s", "positive whole number of milliseconds"),
@@ -88,7 +92,10 @@ final class LatchkeyFilterInitTest {
                         "latchkey.cookieSecure to true"),
                 Arguments.of("latchkey.lockTimeoutStatus", "200", "400 to 599"),
                 Arguments.of("latchkey.lockTimeoutStatus", "busy", "400 to 599"),
+                Arguments.of("latchkey.concurrency", "serial", "not one of merge, exclusive"),
                 Arguments.of("latchkey.concurrency", "serial", "merge or exclusive"),
+                Arguments.of("latchkey.saveMode", "sometimes",
+                        "not one of on_set_attribute, on_get_attribute, always"),
                 Arguments.of("latchkey.saveMode", "sometimes",
                         "on_set_attribute, on_get_attribute or always"),
                 Arguments.of("latchkey.cookieSecure", "maybe", "auto, true or false"),
@@ -117,6 +124,21 @@ final class LatchkeyFilterInitTest {
         assertTrue(e.getMessage().contains("'" + param + "'"), e.getMessage());
         assertTrue(e.getMessage().contains("'" + value + "'"), e.getMessage());
         assertTrue(e.getMessage().contains(allowed), e.getMessage());
+        assertFalse(e.getMessage().contains("No enum constant")
+                || e.getMessage().contains("For input string"),
+                "no Java exception text: " + e.getMessage());
+    }
+
+    @Test
+    void init_maxInactiveIntervalAtTheLimit_starts() throws Exception {
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.maxInactiveInterval", "315360000000")));
+        try {
+            assertTrue(f.toString().contains("maxInactiveInterval=PT87600000H"), f.toString());
+        } finally {
+            f.destroy();
+        }
     }
 
     static Stream<Arguments> prefixedCookies() {
@@ -235,6 +257,40 @@ final class LatchkeyFilterInitTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(CookieSecure.class)
+    void build_cookieSecureGivenExplicitly_warnsForSameSiteNoneUnlessAlways(CookieSecure mode)
+            throws Exception {
+        LatchkeyFilter f = LatchkeyFilter.builder(tmp.resolve("s")).cookieSameSite("None")
+                .cookieSecure(mode).build();
+        try (LogCapture log = new LogCapture()) {
+            f.init(config(Map.of()));
+            List<String> warned = log.warnings("SameSite=None");
+            assertEquals(mode == CookieSecure.ALWAYS ? 0 : 1, warned.size(), warned.toString());
+            if (!warned.isEmpty()) {
+                assertTrue(warned.get(0).contains(mode == CookieSecure.AUTO ? "is auto"
+                        : "is false"), warned.get(0));
+            }
+            assertTrue(f.toString().contains("cookieSecure=" + mode), f.toString());
+        } finally {
+            f.destroy();
+        }
+    }
+
+    @Test
+    void builder_cookieSecureAuto_isRefusedForPrefixedNamesAndCountsAsSet() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LatchkeyFilter.builder(tmp).cookieName("__Secure-X")
+                        .cookieSecure(CookieSecure.AUTO).build());
+        assertTrue(e.getMessage().contains("Builder.cookieSecure(true)"), e.getMessage());
+        LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp).cookieSecure(CookieSecure.AUTO);
+        assertEquals("cookieSecure was already set",
+                assertThrows(IllegalStateException.class, () -> b.cookieSecure(true))
+                        .getMessage());
+        LatchkeyFilter.builder(tmp).cookieName("__Secure-X").cookieSecure(CookieSecure.ALWAYS)
+                .build();
+    }
+
     @Test
     void builder_settingTwice_throwsIllegalState() {
         LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp).cookieName("A");
@@ -256,6 +312,11 @@ final class LatchkeyFilterInitTest {
                 () -> b.lockTimeout(Duration.ofDays(2)));
         assertTrue(tooLong.getMessage().contains("at most 86400000 ms"), tooLong.getMessage());
         b.lockTimeout(Duration.ofDays(1)); // the maximum itself is allowed
+        IllegalArgumentException forever = assertThrows(IllegalArgumentException.class,
+                () -> b.maxInactiveInterval(Duration.ofDays(5_000_000)));
+        assertTrue(forever.getMessage().contains("at most 315360000000 s (10,000 years"),
+                forever.getMessage());
+        b.maxInactiveInterval(Duration.ofDays(3_650_000)); // 10,000 years itself is allowed
         IllegalArgumentException relative = assertThrows(IllegalArgumentException.class,
                 () -> LatchkeyFilter.builder(Path.of("sessions")));
         assertTrue(relative.getMessage().contains("absolute path"), relative.getMessage());

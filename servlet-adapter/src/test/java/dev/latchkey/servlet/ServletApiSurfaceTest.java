@@ -78,7 +78,7 @@ final class ServletApiSurfaceTest {
         }
         assertEquals(new TreeSet<>(Set.of(LatchkeyFilter.class.getName(),
                 LatchkeyFilter.Builder.class.getName(), SaveMode.class.getName(),
-                Concurrency.class.getName())), names);
+                Concurrency.class.getName(), CookieSecure.class.getName())), names);
     }
 
     /** Filter itself and every type its method signatures mention. */

@@ -1,6 +1,7 @@
 package dev.latchkey.servlet.internal;
 
 import dev.latchkey.servlet.Concurrency;
+import dev.latchkey.servlet.CookieSecure;
 import dev.latchkey.servlet.LatchkeyFilter;
 import dev.latchkey.servlet.SaveMode;
 import jakarta.servlet.FilterConfig;
@@ -32,7 +33,8 @@ public final class InitParams {
     private static final Map<String, String> ALLOWED = new TreeMap<>(Map.ofEntries(
             Map.entry("latchkey.directory", "an absolute path to a writable directory (required)"),
             Map.entry("latchkey.maxInactiveInterval",
-                    "a whole number of seconds; 0 or negative means never expire (default 1800)"),
+                    "a whole number of seconds, at most 315360000000 (10,000 years); 0 or negative"
+                            + " means never expire (default 1800)"),
             Map.entry("latchkey.cookieName",
                     "an RFC 6265 token other than JSESSIONID (default LATCHKEY)"),
             Map.entry("latchkey.cookiePath", "a path starting with '/' (default: context path)"),
@@ -100,19 +102,17 @@ public final class InitParams {
         apply(config, "latchkey.cookieName", b::cookieName);
         apply(config, "latchkey.cookiePath", b::cookiePath);
         apply(config, "latchkey.cookieDomain", b::cookieDomain);
-        apply(config, "latchkey.cookieSecure", v -> {
-            switch (v.toLowerCase(Locale.ROOT)) {
-                case "auto" -> { }
-                case "true" -> b.cookieSecure(true);
-                case "false" -> b.cookieSecure(false);
-                default -> throw new IllegalArgumentException("not auto, true or false");
-            }
-        });
+        apply(config, "latchkey.cookieSecure", v -> b.cookieSecure(
+                switch (v.toLowerCase(Locale.ROOT)) {
+                    case "auto" -> CookieSecure.AUTO;
+                    case "true" -> CookieSecure.ALWAYS;
+                    case "false" -> CookieSecure.NEVER;
+                    default -> throw new IllegalArgumentException("not auto, true or false");
+                }));
         apply(config, "latchkey.cookieSameSite", b::cookieSameSite);
-        apply(config, "latchkey.concurrency",
-                v -> b.concurrency(Concurrency.valueOf(v.toUpperCase(Locale.ROOT))));
+        apply(config, "latchkey.concurrency", v -> b.concurrency(constant(Concurrency.class, v)));
         apply(config, "latchkey.saveMode", v -> b.saveMode(
-                SaveMode.valueOf(v.toUpperCase(Locale.ROOT).replace('-', '_'))));
+                constant(SaveMode.class, v.replace('-', '_'))));
         apply(config, "latchkey.lockTimeout",
                 v -> b.lockTimeout(Duration.ofMillis(Long.parseLong(v))));
         apply(config, "latchkey.lockTimeoutStatus",
@@ -201,6 +201,25 @@ public final class InitParams {
                     + " the default", null);
         }
         return v.strip();
+    }
+
+    /**
+     * The constant of {@code type} named by {@code value} (case-insensitive).
+     *
+     * @throws IllegalArgumentException listing the constants in lower case, without Java's
+     *     "No enum constant" wording
+     */
+    private static <E extends Enum<E>> E constant(Class<E> type, String value) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(value)) {
+                return e;
+            }
+        }
+        List<String> names = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            names.add(e.name().toLowerCase(Locale.ROOT));
+        }
+        throw new IllegalArgumentException("not one of " + String.join(", ", names));
     }
 
     private static List<String> split(String v) {

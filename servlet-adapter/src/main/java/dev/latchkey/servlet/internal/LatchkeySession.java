@@ -153,7 +153,11 @@ final class LatchkeySession implements HttpSession {
         synchronized (ctx) {
             checkValid("setAttribute");
             // encodes now, so an unstorable value fails here, naming the attribute
-            ctx.store().change().set(name, value);
+            try {
+                ctx.store().change().set(name, value);
+            } catch (IllegalArgumentException e) {
+                throw withServletHint(e);
+            }
             Object old = value(name);
             ctx.runtime().listeners().binding(this, name, value, old);
             local.put(name, value);
@@ -162,6 +166,20 @@ final class LatchkeySession implements HttpSession {
             dirty.add(name);
             ctx.runtime().listeners().set(this, name, value, old);
         }
+    }
+
+    /**
+     * The store's refusal of a value, with what to set in a servlet app when the store says which
+     * of its settings would allow the type (the core knows no servlet names).
+     */
+    private static IllegalArgumentException withServletHint(IllegalArgumentException e) {
+        String message = String.valueOf(e.getMessage());
+        if (!message.contains("StoreConfig.Builder.allowTypes")) {
+            return e;
+        }
+        return new IllegalArgumentException(message + "; with the servlet filter: list the class"
+                + " in the init-param latchkey.allowedTypes or pass it to"
+                + " LatchkeyFilter.Builder.allowTypes, in every process sharing the directory", e);
     }
 
     @Override

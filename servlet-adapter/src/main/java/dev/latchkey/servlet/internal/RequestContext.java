@@ -6,6 +6,7 @@ import dev.latchkey.SessionChange;
 import dev.latchkey.SessionLock;
 import dev.latchkey.SessionStore;
 import dev.latchkey.servlet.Concurrency;
+import dev.latchkey.servlet.CookieSecure;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -428,10 +429,14 @@ final class RequestContext {
         if (expire) {
             h.append("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
         }
-        boolean secure = s.cookieSecure() != null ? s.cookieSecure() : original.isSecure();
+        boolean secure = switch (s.cookieSecure()) {
+            case ALWAYS -> true;
+            case NEVER -> false;
+            case AUTO -> original.isSecure();
+        };
         if (secure) {
             h.append("; Secure");
-        } else if (s.cookieSecure() == null && "None".equals(s.cookieSameSite())) {
+        } else if (s.cookieSecure() == CookieSecure.AUTO && "None".equals(s.cookieSameSite())) {
             rt.sameSiteNoneWithoutSecure();
         }
         h.append("; HttpOnly; SameSite=").append(s.cookieSameSite());

@@ -5,6 +5,7 @@ import dev.latchkey.LockTimeoutException;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.StoreException;
+import dev.latchkey.servlet.CookieSecure;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletContext;
@@ -97,11 +98,11 @@ public final class SessionRuntime {
         LOG.info("Latchkey sessions in {} ({}, {})", settings.directory(),
                 settings.concurrency(), settings.saveMode());
         if ("None".equals(settings.cookieSameSite())
-                && !Boolean.TRUE.equals(settings.cookieSecure())) {
+                && settings.cookieSecure() != CookieSecure.ALWAYS) {
+            boolean auto = settings.cookieSecure() == CookieSecure.AUTO;
             LOG.warn("the session cookie is SameSite=None but latchkey.cookieSecure"
                     + " (Builder.cookieSecure) is {}: browsers drop SameSite=None cookies without"
-                    + " Secure, so {}; set cookieSecure to true", settings.cookieSecure() == null
-                            ? "auto" : "false", settings.cookieSecure() == null
+                    + " Secure, so {}; set cookieSecure to true", auto ? "auto" : "false", auto
                             ? "requests that are not secure (plain HTTP, or TLS ended at a proxy the"
                                     + " container does not trust) lose their session"
                             : "no session survives its first response");

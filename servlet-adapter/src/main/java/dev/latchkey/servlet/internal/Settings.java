@@ -1,6 +1,7 @@
 package dev.latchkey.servlet.internal;
 
 import dev.latchkey.servlet.Concurrency;
+import dev.latchkey.servlet.CookieSecure;
 import dev.latchkey.servlet.SaveMode;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -17,7 +18,7 @@ import java.util.List;
  * @param cookieName the cookie name
  * @param cookiePath the cookie path, or null for the context path
  * @param cookieDomain the cookie domain, or null for a host-only cookie
- * @param cookieSecure the Secure flag, or null to follow {@code request.isSecure()}
+ * @param cookieSecure when the cookie is Secure
  * @param cookieSameSite Lax, Strict or None
  * @param concurrency the concurrency mode
  * @param saveMode the save mode
@@ -30,7 +31,7 @@ import java.util.List;
  * @param previousMacKeyFiles files of keys that only verify
  */
 public record Settings(Path directory, Duration maxInactiveInterval, String cookieName,
-        String cookiePath, String cookieDomain, Boolean cookieSecure, String cookieSameSite,
+        String cookiePath, String cookieDomain, CookieSecure cookieSecure, String cookieSameSite,
         Concurrency concurrency, SaveMode saveMode, Duration lockTimeout, int lockTimeoutStatus,
         List<Class<?>> allowedTypes, Clock clock, List<EventListener> listeners,
         Path macKeyFile, List<Path> previousMacKeyFiles) {
