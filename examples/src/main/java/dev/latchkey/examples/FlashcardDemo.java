@@ -2,6 +2,7 @@ package dev.latchkey.examples;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,8 +31,10 @@ import java.util.stream.Stream;
  * (50), {@code --concurrency} requests in flight per user (4), {@code --duration} seconds of load
  * per store (8), {@code --store} {@code both|naive|latchkey} (both), {@code --mode}
  * {@code exclusive|merge} for Latchkey (exclusive), {@code --dir} a directory to keep sessions and
- * databases in (a temporary directory, deleted afterwards), {@code --port} (a free one).
- * Exit status: {@value #OK}; {@value #LATCHKEY_FAILED} if Latchkey lost or mixed up anything;
+ * databases in (a temporary directory, deleted afterwards, also when the demo is stopped with
+ * SIGTERM or Ctrl-C), {@code --port} (a free one); {@code --help} prints them.
+ * The last line the demo prints starts with {@value #FINAL_LINE_PREFIX} and gives the verdict and
+ * the exit status, so that it can be found below Maven's own messages. Exit status: {@value #OK}; {@value #LATCHKEY_FAILED} if Latchkey lost or mixed up anything;
  * {@value #RUN_ERROR} if the run itself failed: bad flags, a worker that did not start or died
  * during the run, the load that could not run, or the process that started the demo (Maven) went
  * away, in which case the demo stops its workers and exits.
@@ -43,6 +46,14 @@ public final class FlashcardDemo {
     static final int LATCHKEY_FAILED = 1;
     /** Exit status: the run could not be done (bad flags, a worker failed, the parent died). */
     static final int RUN_ERROR = 2;
+    /** How the demo's last line starts: {@code grep '^latchkey-demo:'} finds it. */
+    static final String FINAL_LINE_PREFIX = "latchkey-demo:";
+
+    private static final String USAGE = "flags (as --name=value or --name value): --workers=N (3)"
+            + " --users=N (50) --concurrency=N (4) --duration=SECONDS (8)"
+            + " --store=both|naive|latchkey (both) --mode=exclusive|merge (exclusive) --dir=PATH"
+            + " (a temporary directory, deleted at the end) --port=N (a free one) --help;"
+            + " see docs/demo.md";
 
     private FlashcardDemo() {
     }
@@ -81,8 +92,8 @@ public final class FlashcardDemo {
      */
     private static void stopWhenParentExits() {
         ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
-            System.err.println("the process that started the demo (pid " + parent.pid()
-                    + ") exited: stopping the workers");
+            finalLine(RUN_ERROR, "the process that started the demo (pid " + parent.pid()
+                    + ") exited: the workers are stopped", System.out, System.err);
             System.exit(RUN_ERROR);
         }));
     }
@@ -93,14 +104,21 @@ public final class FlashcardDemo {
      * @return the exit status
      */
     static int execute(String[] args, PrintStream out, PrintStream err) {
+        if (Stream.of(args).flatMap(a -> Stream.of(a.trim().split("\\s+")))
+                .anyMatch(w -> w.equals("--help") || w.equals("-h"))) {
+            out.println("the Latchkey demo: W worker JVMs on one port, U users, first with a naive"
+                    + " file session store, then with Latchkey");
+            out.println(USAGE);
+            out.println("exit status: 0 ok; 1 Latchkey lost or mixed up something; 2 the run"
+                    + " failed (bad flag, worker did not start or died, ...)");
+            return OK;
+        }
         Options options;
         try {
             options = parse(args);
         } catch (IllegalArgumentException e) {
-            err.println(e.getMessage());
-            err.println("flags: --workers=N --users=N --concurrency=N --duration=SECONDS"
-                    + " --store=both|naive|latchkey --mode=exclusive|merge --dir=PATH --port=N");
-            return RUN_ERROR;
+            err.println(USAGE);
+            return finalLine(RUN_ERROR, e.getMessage(), out, err);
         }
         List<Run> runs = new ArrayList<>();
         Path base;
@@ -109,6 +127,7 @@ public final class FlashcardDemo {
             base = temporary ? Files.createTempDirectory("latchkey-demo")
                     : options.dir().resolve("run-" + LocalDateTime.now().format(
                             DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            Thread cleanup = temporary ? deleteAtShutdown(base) : null;
             try {
                 for (String store : options.stores()) {
                     out.printf(Locale.ROOT, "%s: %d workers on one port, %d users x %d in"
@@ -120,25 +139,67 @@ public final class FlashcardDemo {
                 if (temporary) {
                     deleteTree(base);
                     base = null;
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(cleanup);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook runs anyway and finds nothing to delete
+                    }
                 }
             }
         } catch (IOException | SQLException | RuntimeException e) {
-            err.println("the demo run failed (exit status " + RUN_ERROR + "): " + e);
-            return RUN_ERROR;
+            return finalLine(RUN_ERROR, e.toString(), out, err);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            err.println("the demo was interrupted (exit status " + RUN_ERROR + ")");
-            return RUN_ERROR;
+            return finalLine(RUN_ERROR, "the demo was interrupted", out, err);
         }
         report(runs, out);
         if (base != null) {
             out.println("sessions and databases kept in " + base);
         }
         int status = status(runs);
-        if (status == LATCHKEY_FAILED) {
-            out.println("FAILED: Latchkey lost or mixed up updates");
-        }
+        return finalLine(status, status == OK ? "Latchkey lost and mixed up nothing"
+                : "Latchkey lost or mixed up updates (see the latchkey line above)", out, err);
+    }
+
+    /**
+     * Prints the demo's last line, {@code latchkey-demo: OK|FAILED|RUN ERROR (exit status N):
+     * reason}, on {@code out} for status 0, else on {@code err}.
+     *
+     * @return the status
+     */
+    static int finalLine(int status, String reason, PrintStream out, PrintStream err) {
+        String verdict = switch (status) {
+            case OK -> "OK";
+            case LATCHKEY_FAILED -> "FAILED";
+            default -> "RUN ERROR";
+        };
+        (status == OK ? out : err).println(FINAL_LINE_PREFIX + " " + verdict + " (exit status "
+                + status + "): " + reason);
         return status;
+    }
+
+    /**
+     * Registers a shutdown hook that, if the demo is stopped before it deleted its temporary
+     * directory itself (SIGTERM, Ctrl-C, the parent watch's exit), kills the workers, waits for
+     * them to be gone (a live worker could write into the directory as it is deleted), and then
+     * deletes the directory. SIGKILL runs no hook: that directory stays (docs/demo.md).
+     */
+    private static Thread deleteAtShutdown(Path dir) {
+        Thread hook = new Thread(() -> {
+            WorkerProcesses.killAllAndWait(Duration.ofSeconds(10));
+            // the main thread may be deleting it too (its run failed as the workers died)
+            for (int attempt = 1; attempt <= 3 && Files.exists(dir); attempt++) {
+                try {
+                    deleteTree(dir);
+                } catch (IOException | UncheckedIOException e) {
+                    if (attempt == 3) {
+                        System.err.println("could not delete " + dir + ": " + e);
+                    }
+                }
+            }
+        }, "latchkey-demo-temp-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
     }
 
     /** {@link #LATCHKEY_FAILED} if a Latchkey run is not clean, else {@link #OK}. */
@@ -238,8 +299,12 @@ public final class FlashcardDemo {
                 throw new IllegalArgumentException("unexpected argument " + w);
             }
             String name = w.substring(2);
-            String value;
             int eq = name.indexOf('=');
+            if (!flags.containsKey(eq >= 0 ? name.substring(0, eq) : name)) {
+                throw new IllegalArgumentException("unknown flag --"
+                        + (eq >= 0 ? name.substring(0, eq) : name) + " (--help lists them)");
+            }
+            String value;
             if (eq >= 0) {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
@@ -247,9 +312,6 @@ public final class FlashcardDemo {
                 value = words.get(++i);
             } else {
                 throw new IllegalArgumentException("flag --" + name + " needs a value");
-            }
-            if (!flags.containsKey(name)) {
-                throw new IllegalArgumentException("unknown flag --" + name);
             }
             flags.put(name, value);
         }

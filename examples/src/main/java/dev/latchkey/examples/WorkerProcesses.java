@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -28,6 +29,25 @@ final class WorkerProcesses implements AutoCloseable {
                 p.destroyForcibly();
             }
         }, "latchkey-demo-workers-cleanup"));
+    }
+
+    /**
+     * Kills every worker still running, of any run, and waits up to {@code timeout} for them to be
+     * gone (for a shutdown hook that then deletes the directory they used).
+     */
+    static void killAllAndWait(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (Process p : LIVE) {
+            p.destroyForcibly();
+        }
+        for (Process p : LIVE) {
+            try {
+                p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private final List<Process> processes = new ArrayList<>();

@@ -14,10 +14,12 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,10 +82,92 @@ final class FlashcardDemoTest {
     }
 
     @Test
-    void execute_badFlag_exitsWithRunError() {
+    void execute_badFlag_exitsWithRunErrorAndSaysSoInItsLastLine() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
         assertEquals(FlashcardDemo.RUN_ERROR, FlashcardDemo.execute(new String[] {"--wrokers=2"},
                 new PrintStream(OutputStream.nullOutputStream()),
-                new PrintStream(OutputStream.nullOutputStream())));
+                new PrintStream(err, true, StandardCharsets.UTF_8)));
+        assertEquals("latchkey-demo: RUN ERROR (exit status 2): unknown flag --wrokers"
+                + " (--help lists them)", lastLine(err));
+    }
+
+    @Test
+    void execute_help_printsTheFlagsAndExitsZero() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        for (String help : List.of("--help", "-h", "--store=naive --help")) {
+            out.reset();
+            assertEquals(FlashcardDemo.OK, FlashcardDemo.execute(new String[] {help},
+                    new PrintStream(out, true, StandardCharsets.UTF_8),
+                    new PrintStream(err, true, StandardCharsets.UTF_8)), help);
+            String text = out.toString(StandardCharsets.UTF_8);
+            for (String flag : List.of("--workers", "--users", "--concurrency", "--duration",
+                    "--store", "--mode", "--dir", "--port", "exit status")) {
+                assertTrue(text.contains(flag), help + " does not mention " + flag + ": " + text);
+            }
+        }
+        assertEquals("", err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void finalLine_namesVerdictAndStatus() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertEquals(0, FlashcardDemo.finalLine(FlashcardDemo.OK, "fine", o, e));
+        assertEquals("latchkey-demo: OK (exit status 0): fine", lastLine(out));
+        assertEquals(1, FlashcardDemo.finalLine(FlashcardDemo.LATCHKEY_FAILED, "lost", o, e));
+        assertEquals("latchkey-demo: FAILED (exit status 1): lost", lastLine(err));
+    }
+
+    private static String lastLine(ByteArrayOutputStream bytes) {
+        List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+        return lines.isEmpty() ? "" : lines.get(lines.size() - 1);
+    }
+
+    @Test
+    void sigtermOfTheDemo_stopsItsWorkersAndDeletesItsTemporaryDirectory() throws Exception {
+        Path tmpdir = Files.createDirectory(tmp.resolve("java-tmp"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process demo = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC",
+                "-Djava.io.tmpdir=" + tmpdir, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "-cp", System.getProperty("java.class.path"), FlashcardDemo.class.getName(),
+                "--store=latchkey", "--workers=1", "--users=1", "--duration=300")
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("demo.log").toFile())
+                .start();
+        List<ProcessHandle> workers = List.of();
+        try {
+            // running: the worker opened the store in the demo's temporary directory
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (workers.isEmpty() || !lockFileIn(tmpdir)) {
+                assertTrue(demo.isAlive(), "the demo exited: " + log());
+                assertTrue(System.nanoTime() < deadline, "the demo did not start: " + log());
+                workers = demo.descendants().toList();
+                TimeUnit.MILLISECONDS.sleep(100); // polling for a state, not timing anything
+            }
+        } finally {
+            demo.destroy(); // SIGTERM
+        }
+        assertTrue(demo.waitFor(60, TimeUnit.SECONDS), "the demo did not stop");
+        for (ProcessHandle worker : workers) {
+            worker.onExit().get(10, TimeUnit.SECONDS);
+            assertFalse(worker.isAlive(), "worker " + worker.pid() + " still runs");
+        }
+        try (Stream<Path> left = Files.list(tmpdir)) {
+            assertEquals(List.of(), left.toList(), "left behind after SIGTERM; " + log());
+        }
+    }
+
+    private String log() throws IOException {
+        return Files.readString(tmp.resolve("demo.log"));
+    }
+
+    private static boolean lockFileIn(Path tmpdir) throws IOException {
+        try (Stream<Path> dirs = Files.list(tmpdir)) {
+            return dirs.anyMatch(d -> d.getFileName().toString().startsWith("latchkey-demo")
+                    && Files.exists(d.resolve("latchkey").resolve("latchkey.lock")));
+        }
     }
 
     @Test
@@ -98,6 +182,8 @@ final class FlashcardDemoTest {
                     new PrintStream(err, true, StandardCharsets.UTF_8));
             assertEquals(FlashcardDemo.RUN_ERROR, status, err.toString(StandardCharsets.UTF_8));
         }
+        assertTrue(lastLine(err).startsWith("latchkey-demo: RUN ERROR (exit status 2): "),
+                err.toString(StandardCharsets.UTF_8));
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("did not start"),
                 err.toString(StandardCharsets.UTF_8));
     }
@@ -165,6 +251,9 @@ final class FlashcardDemoTest {
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> FlashcardDemo.parse(new String[] {"--wrokers=2"})).getMessage()
                 .contains("--wrokers"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> FlashcardDemo.parse(new String[] {"--bogus"})).getMessage()
+                .contains("unknown flag --bogus"), "not 'needs a value'");
         assertTrue(assertThrows(IllegalArgumentException.class,
                 () -> FlashcardDemo.parse(new String[] {"--store=redis"})).getMessage()
                 .contains("redis"));
