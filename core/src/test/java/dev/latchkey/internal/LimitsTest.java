@@ -70,16 +70,19 @@ final class LimitsTest {
     }
 
     @Test
-    void maxInactiveInterval_huge_isCutWithoutOverflow() {
+    void maxInactiveInterval_huge_isRefusedAndTheLimitExpiresWithoutOverflow() {
         for (Duration huge : new Duration[] {ChronoUnit.FOREVER.getDuration(),
                 Duration.ofMillis(Long.MAX_VALUE), Duration.ofDays(365L * 20_000)}) {
-            Session session = store.create(store.change().maxInactiveInterval(huge).build());
-            Instant expiry = session.expiryTime().orElseThrow();
-            assertTrue(expiry.isAfter(clock.instant().plus(Duration.ofDays(365L * 9_999))),
-                    "expiry " + expiry + " for " + huge);
-            clock.advance(Duration.ofDays(365L * 1000));
-            assertTrue(store.find(session.id()).isPresent());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> store.change().maxInactiveInterval(huge));
+            assertTrue(e.getMessage().contains("at most 315360000000 s"), e.getMessage());
         }
+        Session session = store.create(store.change()
+                .maxInactiveInterval(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT).build());
+        Instant expiry = session.expiryTime().orElseThrow();
+        assertEquals(clock.instant().plus(StoreConfig.MAX_INACTIVE_INTERVAL_LIMIT), expiry);
+        clock.advance(Duration.ofDays(365L * 1000));
+        assertTrue(store.find(session.id()).isPresent());
     }
 
     @Test
