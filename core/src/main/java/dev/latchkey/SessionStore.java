@@ -261,6 +261,35 @@ public interface SessionStore extends AutoCloseable {
     StoreStats stats();
 
     /**
+     * Removes the files of sessions that have expired, up to a limit, and returns at once. Safe to
+     * call from any thread and any process at any time, concurrently with every other operation
+     * and with other sweeps: each candidate is checked again under its lock, so a sweep never
+     * removes a session that is unexpired by this store's clock, and skips a session whose lock
+     * is held at that instant (it is in use) without waiting for it. A sweep never removes a live
+     * session to save space.
+     *
+     * <p>Candidates come from an expiry index kept beside the sessions, not from a scan of the
+     * directory: the work is proportional to the number of expired sessions, not to the number
+     * of sessions, and no unexpired session file is read. A session is removed by the first sweep
+     * at least one granule after its expiry time; the granule is 1/16 of its max-inactive
+     * interval rounded down to 1 s, 10 s, 1 min, 10 min, 1 h or 1 day (1 s for intervals under
+     * 16 s). Until then an expired session is already missing for every operation; the sweep only
+     * reclaims its files. A session that never expires is never examined.
+     *
+     * <p>To remove everything that is due, call it until {@link SweepResult#more()} is false, or
+     * enable the {@linkplain StoreConfig.Builder#backgroundSweep background sweep}.
+     *
+     * @param limit the most index entries to act on (remove a session or drop a stale entry);
+     *     skipped sessions do not count, so a call also looks at the few that are in use
+     * @return what the sweep did
+     * @throws IllegalArgumentException if limit is less than 1
+     * @throws StoreException if the index cannot be listed or a file cannot be removed; what was
+     *     removed before stays removed, and a later sweep resumes
+     * @throws IllegalStateException if the store is closed
+     */
+    SweepResult sweep(int limit);
+
+    /**
      * Returns the configuration this store was opened with.
      *
      * @return the configuration

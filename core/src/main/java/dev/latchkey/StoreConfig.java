@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 
 /**
@@ -56,6 +57,9 @@ public final class StoreConfig {
      */
     public static final Duration MAX_INACTIVE_INTERVAL_LIMIT = Duration.ofDays(10_000L * 365);
 
+    /** The period of the background sweep when none is set: 1 minute. */
+    public static final Duration DEFAULT_SWEEP_PERIOD = Duration.ofMinutes(1);
+
     private static final Pattern JAVA_NAME =
             Pattern.compile("\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*"
                     + "(\\.\\p{javaJavaIdentifierStart}\\p{javaJavaIdentifierPart}*)*");
@@ -71,6 +75,8 @@ public final class StoreConfig {
     private final Path macKeyFile;
     private final List<byte[]> previousMacKeys;
     private final List<Path> previousMacKeyFiles;
+    private final ScheduledExecutorService sweepExecutor; // null: no background sweep
+    private final Duration sweepPeriod;
 
     private StoreConfig(Builder b) {
         this.directory = b.directory;
@@ -89,6 +95,8 @@ public final class StoreConfig {
                 : List.copyOf(b.previousMacKeys);
         this.previousMacKeyFiles = b.previousMacKeyFiles == null ? List.of()
                 : List.copyOf(b.previousMacKeyFiles);
+        this.sweepExecutor = b.sweepExecutor;
+        this.sweepPeriod = b.sweepPeriod == null ? DEFAULT_SWEEP_PERIOD : b.sweepPeriod;
     }
 
     /**
@@ -203,6 +211,25 @@ public final class StoreConfig {
     }
 
     /**
+     * Returns the executor that runs the background sweep, if one was configured.
+     *
+     * @return the executor, or empty if expired sessions are swept only by explicit
+     *     {@link SessionStore#sweep(int)} calls
+     */
+    public Optional<ScheduledExecutorService> sweepExecutor() {
+        return Optional.ofNullable(sweepExecutor);
+    }
+
+    /**
+     * Returns the delay between two runs of the background sweep.
+     *
+     * @return the period, {@link #DEFAULT_SWEEP_PERIOD} unless set; unused without an executor
+     */
+    public Duration sweepPeriod() {
+        return sweepPeriod;
+    }
+
+    /**
      * Describes the configuration. Key bytes are never shown; a key given as bytes shows as
      * {@code macKey=<given>}.
      *
@@ -219,7 +246,8 @@ public final class StoreConfig {
                 + (previousMacKeys.isEmpty() ? ""
                         : ", previousMacKeys=<" + previousMacKeys.size() + " given>")
                 + (previousMacKeyFiles.isEmpty() ? ""
-                        : ", previousMacKeyFiles=" + previousMacKeyFiles) + "]";
+                        : ", previousMacKeyFiles=" + previousMacKeyFiles)
+                + (sweepExecutor == null ? "" : ", sweepPeriod=" + sweepPeriod) + "]";
     }
 
     /**
@@ -239,6 +267,8 @@ public final class StoreConfig {
         private Path macKeyFile;
         private List<byte[]> previousMacKeys;
         private List<Path> previousMacKeyFiles;
+        private ScheduledExecutorService sweepExecutor;
+        private Duration sweepPeriod;
 
         private Builder(Path directory) {
             this.directory = directory.toAbsolutePath().normalize();
@@ -503,6 +533,48 @@ public final class StoreConfig {
                         + MacKeys.defaultFile(directory) + ")");
             }
             return absolute;
+        }
+
+        /**
+         * Sweeps expired sessions in the background every {@link StoreConfig#DEFAULT_SWEEP_PERIOD}.
+         * Same as {@link #backgroundSweep(ScheduledExecutorService, Duration)} with that period.
+         *
+         * @param executor runs the sweeps; it stays the caller's
+         * @return this builder
+         * @throws IllegalStateException if the background sweep was set already
+         * @throws NullPointerException if executor is null
+         */
+        public Builder backgroundSweep(ScheduledExecutorService executor) {
+            return backgroundSweep(executor, DEFAULT_SWEEP_PERIOD);
+        }
+
+        /**
+         * Sweeps expired sessions in the background (see {@link SessionStore#sweep(int)}). An
+         * open store schedules one task on the executor with this fixed delay between runs (the
+         * first run one period after the store opens); each run sweeps until nothing more is due.
+         * A run that fails is logged at WARN and the next run happens as planned. Closing the
+         * store cancels the task; the executor is the caller's and is never shut down by the
+         * store. One executor may serve many stores. Any number of processes may sweep one
+         * directory; one is enough.
+         *
+         * @param executor runs the sweeps; it stays the caller's
+         * @param period the delay between the end of one run and the start of the next
+         * @return this builder
+         * @throws IllegalArgumentException if the period is zero or negative
+         * @throws IllegalStateException if the background sweep was set already
+         * @throws NullPointerException if executor or period is null
+         */
+        public Builder backgroundSweep(ScheduledExecutorService executor, Duration period) {
+            Objects.requireNonNull(executor, "executor");
+            Objects.requireNonNull(period, "period");
+            requireUnset(sweepExecutor, "backgroundSweep");
+            if (period.isZero() || period.isNegative()) {
+                throw new IllegalArgumentException("the sweep period must be positive, was "
+                        + period);
+            }
+            this.sweepExecutor = executor;
+            this.sweepPeriod = period;
+            return this;
         }
 
         /**

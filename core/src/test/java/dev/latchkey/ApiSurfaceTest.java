@@ -38,6 +38,7 @@ final class ApiSurfaceTest {
             "dev.latchkey.Durability",
             "dev.latchkey.StoreStats",
             "dev.latchkey.RecoveryReport",
+            "dev.latchkey.SweepResult",
             "dev.latchkey.StoreConfig$Builder",
             "dev.latchkey.Session",
             "dev.latchkey.SessionChange",

@@ -11,6 +11,7 @@ import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.StoreException;
 import dev.latchkey.StoreStats;
+import dev.latchkey.SweepResult;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -20,6 +21,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.UnaryOperator;
@@ -35,8 +40,12 @@ import org.slf4j.LoggerFactory;
  * removed it. {@link #changeId} holds two stripes, taken in ascending stripe order, so two of them
  * cannot deadlock. Reads take no lock unless the lock-free read is inconclusive.
  *
- * <p>Thread-safety: thread-safe; holds no mutable state besides the closed flag and the
- * {@link StoreStats} counters ({@link LongAdder}s: no lock on the hot path).
+ * <p>Expiry index: every publish and removal keeps the {@link ExpiryIndex} right under the same
+ * lock (a marker is created before the state it covers is published and unlinked after that state
+ * is gone); {@link #sweep} reads it through the {@link Sweeper}.
+ *
+ * <p>Thread-safety: thread-safe; holds no mutable state besides the closed flag, the background
+ * sweep's task and the {@link StoreStats} counters ({@link LongAdder}s: no lock on the hot path).
  */
 public final class FileSessionStore implements SessionStore {
     private static final Logger LOG = LoggerFactory.getLogger(FileSessionStore.class);
@@ -45,6 +54,8 @@ public final class FileSessionStore implements SessionStore {
     private final ValueCodec codec;
     private final SessionFiles files;
     private final LockTable locks;
+    private final ExpiryIndex index;
+    private final Sweeper sweeper;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final LongAdder commits = new LongAdder();
     private final LongAdder concurrentMerges = new LongAdder();
@@ -52,13 +63,18 @@ public final class FileSessionStore implements SessionStore {
     private final LongAdder lockTimeouts = new LongAdder();
     private final LongAdder swept = new LongAdder();
     private final LongAdder recoveries = new LongAdder();
+    /** The background sweep's task, if one is scheduled; cancelled on close. */
+    private volatile ScheduledFuture<?> backgroundSweep;
 
     private FileSessionStore(StoreConfig config, LockTable locks, ValueCodec codec,
-            SessionFiles files) {
+            SessionFiles files, ExpiryIndex index) {
         this.config = config;
         this.locks = locks;
         this.codec = codec;
         this.files = files;
+        this.index = index;
+        this.sweeper = new Sweeper(index, files, locks, config.clock(), () -> !closed.get(),
+                swept);
     }
 
     /**
@@ -105,8 +121,24 @@ public final class FileSessionStore implements SessionStore {
         SessionFiles files = new SessionFiles(layout, new RecordFormat(codec.mapper(), keys),
                 config.durability() == Durability.SYNCED, ops);
         LockTable locks = LockTable.open(layout.lockFile());
+        FileSessionStore store = new FileSessionStore(config, locks, codec, files,
+                new ExpiryIndex(layout));
+        config.sweepExecutor().ifPresent(store::scheduleSweep);
         LOG.info("opened session store in {} ({})", layout.root(), config.durability());
-        return new FileSessionStore(config, locks, codec, files);
+        return store;
+    }
+
+    private void scheduleSweep(ScheduledExecutorService executor) {
+        long period = Math.max(1, Math.min(config.sweepPeriod().toMillis(),
+                TimeUnit.DAYS.toMillis(365)));
+        try {
+            backgroundSweep = executor.scheduleWithFixedDelay(
+                    () -> sweeper.runInBackground(period), period, period, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            close();
+            throw new IllegalStateException("the background sweep executor refused the sweep"
+                    + " task; pass an executor that is not shut down", e);
+        }
     }
 
     private static void prepareDirectory(Layout layout) {
@@ -161,7 +193,7 @@ public final class FileSessionStore implements SessionStore {
         SessionRecord record = blank.apply(change, now);
         LockTable.Held held = lockStripe(stripe(id), config.lockTimeout(), describe(id));
         try {
-            files.publish(new SessionFiles.Current(null, false), record, held);
+            publish(new SessionFiles.Current(null, false), record, held);
         } finally {
             held.release();
         }
@@ -271,6 +303,11 @@ public final class FileSessionStore implements SessionStore {
     }
 
     @Override
+    public SweepResult sweep(int limit) {
+        return sweeper.sweep(limit);
+    }
+
+    @Override
     public StoreConfig config() {
         return config;
     }
@@ -290,7 +327,7 @@ public final class FileSessionStore implements SessionStore {
                 recoveries.sum());
     }
 
-    /** For the expiry sweeper: counts sessions it removed. */
+    /** Adds to the swept-sessions counter (the sweeper shares the adder; tests call this). */
     void countSwept(long sessions) {
         swept.add(sessions);
     }
@@ -298,6 +335,10 @@ public final class FileSessionStore implements SessionStore {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
+            ScheduledFuture<?> task = backgroundSweep;
+            if (task != null) {
+                task.cancel(false); // a run under way stops at its next marker
+            }
             locks.release();
             LOG.info("closed session store in {}", config.directory());
         }
@@ -306,6 +347,21 @@ public final class FileSessionStore implements SessionStore {
     /** For tests: how many times this store forced a file or directory to disk. */
     long forces() {
         return files.forces.sum();
+    }
+
+    /** Sessions removed by this store's sweeps (explicit and background). */
+    long sweptSessions() {
+        return swept.sum();
+    }
+
+    /** For tests: the sweeper, whose counters show how much work sweeps did. */
+    Sweeper sweeper() {
+        return sweeper;
+    }
+
+    /** For tests: the expiry index, whose counter shows the index I/O of writers. */
+    ExpiryIndex expiryIndex() {
+        return index;
     }
 
     @Override
@@ -340,7 +396,7 @@ public final class FileSessionStore implements SessionStore {
         }
         SessionFiles.Current current = files.readLocked(id);
         if (current.record != null && current.record.isExpired(now())) {
-            files.delete(id);
+            remove(current.record);
             LOG.debug("removed expired session {}", describe(id));
             return new SessionFiles.Current(null, false);
         }
@@ -361,7 +417,7 @@ public final class FileSessionStore implements SessionStore {
             return Optional.of(snapshot(current.record)); // nothing to write
         }
         SessionRecord next = current.record.apply(change, now());
-        files.publish(current, next, held);
+        publish(current, next, held);
         commits.increment();
         if (change.metConcurrentChange(current.record)) {
             concurrentMerges.increment();
@@ -381,7 +437,7 @@ public final class FileSessionStore implements SessionStore {
         ChangeImpl change = ChangeImpl.singleSet(name, next == null ? null
                 : codec.encode(name, next));
         SessionRecord record = current.record.apply(change, now());
-        files.publish(current, record, held);
+        publish(current, record, held);
         commits.increment();
         return Optional.of(snapshot(record));
     }
@@ -391,7 +447,7 @@ public final class FileSessionStore implements SessionStore {
         if (current.record == null) {
             return false;
         }
-        files.delete(id);
+        remove(current.record);
         LOG.debug("invalidated session {}", describe(id));
         return true;
     }
@@ -406,9 +462,29 @@ public final class FileSessionStore implements SessionStore {
             return Optional.empty();
         }
         SessionRecord moved = current.record.withId(newId);
+        index.move(null, moved).before(); // the new id's marker, before the new id is published
         files.move(id, moved);
+        index.removed(current.record); // the old id's marker, after its files are gone
         LOG.debug("moved session {} to {}", describe(id), describe(newId));
         return Optional.of(snapshot(moved));
+    }
+
+    /**
+     * Publishes a state and keeps the expiry index right: a new marker before the publish, the
+     * old one unlinked after it (see {@link ExpiryIndex}). A failed publish leaves the new marker:
+     * an extra marker is harmless, a missing one is not.
+     */
+    private void publish(SessionFiles.Current previous, SessionRecord next, LockTable.Held held) {
+        ExpiryIndex.Move move = index.move(previous.record, next);
+        move.before();
+        files.publish(previous, next, held);
+        move.after();
+    }
+
+    /** Removes a session's files, then its marker (a crash in between leaves a stale marker). */
+    private void remove(SessionRecord record) {
+        files.delete(record.id);
+        index.removed(record);
     }
 
     LockTable.Held acquire(String id, Duration timeout) {

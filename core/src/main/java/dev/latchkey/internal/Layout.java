@@ -10,6 +10,7 @@ import java.nio.file.Path;
  * DIR/sessions/Ab/ID          the session's current state
  * DIR/sessions/Ab/ID.old      the previous state, only while a commit publishes (or after a crash)
  * DIR/sessions/Ab/ID.tmp      the next state being written by the lock holder
+ * DIR/expiry/DUE/ID           expiry index: an empty marker per session that can expire
  * DIR/quarantine/ID.TIME.WHY  damaged files moved aside
  * </pre>
  *
@@ -20,6 +21,7 @@ final class Layout {
     static final String LOCK_FILE = "latchkey.lock";
     static final String SESSIONS = "sessions";
     static final String QUARANTINE = "quarantine";
+    static final String EXPIRY = "expiry";
 
     private final Path root;
     private final Path sessions;
@@ -43,6 +45,11 @@ final class Layout {
 
     Path sessions() {
         return sessions;
+    }
+
+    /** The expiry index (see {@link ExpiryIndex}). */
+    Path expiry() {
+        return root.resolve(EXPIRY);
     }
 
     /** The current-state file of a well-formed id. */

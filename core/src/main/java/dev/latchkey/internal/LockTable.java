@@ -342,6 +342,43 @@ final class LockTable {
     }
 
     /**
+     * Takes a stripe only if it is free at this instant, without waiting and without counting as
+     * a timeout: a sweep skips sessions that are in use.
+     *
+     * @param stripe in [0, STRIPES)
+     * @return the held stripe, or null if a thread of this JVM or another process holds it
+     */
+    Held tryAcquire(int stripe) {
+        retain();
+        Semaphore semaphore = enter(stripe);
+        boolean acquired = false;
+        try {
+            if (!semaphore.tryAcquire()) {
+                return null;
+            }
+            try {
+                FileLock lock = tryOsLock(stripe);
+                if (lock == null) {
+                    return null;
+                }
+                boolean repaired = repairOddSequence(stripe);
+                owner(local.get(stripe)).set(Thread.currentThread());
+                acquired = true;
+                return new Held(stripe, lock, semaphore, false, repaired);
+            } finally {
+                if (!acquired) {
+                    semaphore.release();
+                }
+            }
+        } finally {
+            if (!acquired) {
+                leave(stripe);
+                release();
+            }
+        }
+    }
+
+    /**
      * Registers a user (holder or waiter) of a stripe's semaphore, creating it if needed. Entries
      * live only while they have users, so memory follows the number of stripes in use, not the
      * 65,536 that exist.

@@ -1,0 +1,28 @@
+package dev.latchkey;
+
+/**
+ * What one {@link SessionStore#sweep(int)} did.
+ *
+ * <p>Thread-safety: immutable.
+ *
+ * @param examined index entries the sweep looked at, including skipped ones
+ * @param removed expired sessions whose files it removed
+ * @param skipped entries it left for a later sweep: the session's lock was held at that instant
+ *     (it is in use), or its file could not be read (logged at WARN)
+ * @param more true if it stopped at its limit and more entries are due; call it again
+ */
+public record SweepResult(int examined, int removed, int skipped, boolean more) {
+
+    /**
+     * Checks the counts.
+     *
+     * @throws IllegalArgumentException if a count is negative, or removed and skipped together
+     *     exceed examined
+     */
+    public SweepResult {
+        if (examined < 0 || removed < 0 || skipped < 0 || removed + (long) skipped > examined) {
+            throw new IllegalArgumentException("inconsistent sweep counts: examined " + examined
+                    + ", removed " + removed + ", skipped " + skipped);
+        }
+    }
+}
