@@ -84,7 +84,7 @@ final class Sweeper {
         }
         SweepResult result = new SweepResult(counts.examined, counts.removed, counts.skipped,
                 more);
-        LOG.debug("sweep of {}: {}", index.root(), result);
+        LOG.debug("sweep of {}: {}", index.root().getParent(), result);
         return result;
     }
 
@@ -208,7 +208,7 @@ final class Sweeper {
                 return;
             }
             LOG.warn("background sweep of {} failed; the next run is in {} ms",
-                    index.root(), periodMillis, e);
+                    index.root().getParent(), periodMillis, e);
         }
     }
 
