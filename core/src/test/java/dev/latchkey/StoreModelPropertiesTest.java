@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,16 @@ import org.quicktheories.generators.Generate;
  * must equal the model's, and the whole visible state must agree: for every id known so far (plus
  * an id never issued and a malformed one), {@code find} through every store returns exactly the
  * model's session or empty. The directory must hold no file of a dead session and no
- * {@code .tmp}/{@code .old} leftover between operations.
+ * {@code .tmp}/{@code .old} leftover between operations, and the expiry index must be exact: one
+ * marker per stored session that can expire, in the bucket of its expiry, and no other.
+ *
+ * <p>Sweeps run as operations of the schedule (also while the sweeping thread holds a session's
+ * lock). The model of a sweep: every stored session that expired in a granule that has ended is
+ * removed, up to the limit, except one whose lock is held; every other session stays. Live
+ * sessions staying is checked, as always, by comparing every find with the model after the step.
+ * Another operation plants stale markers in due buckets (what a crash between the steps of a
+ * marker move leaves, or an attacker), for live, expired, removed and unknown sessions alike:
+ * only the sweep's re-check under the lock then keeps live sessions alive.
  *
  * <p>Sessions are named by index into the list of ids issued so far (ids are random, indexes are
  * not), so a schedule replays with the same meaning. The clock is fake and advanced by an
@@ -76,6 +86,8 @@ final class StoreModelPropertiesTest {
     private static final List<Duration> INTERVALS = List.of(Duration.ZERO, Duration.ofSeconds(-1),
             Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(30));
     private static final List<Long> ADVANCES = List.of(1L, 999L, 1_000L, 3_000L, 10_000L);
+    private static final List<Integer> SWEEP_LIMITS = List.of(1, 2, 100);
+    private static final List<Long> STALE_AGES = List.of(0L, 1L, 2_500L);
 
     @TempDir
     Path root;
@@ -163,6 +175,14 @@ final class StoreModelPropertiesTest {
     record Reopen(int store) implements Op {
     }
 
+    /** Sweeps expired sessions through one store. */
+    record Sweep(int store, int limit) implements Op {
+    }
+
+    /** Plants a stale marker for a session in the bucket {@code ageMillis} before now. */
+    record PlantStaleMarker(int target, long ageMillis) implements Op {
+    }
+
     interface Step {
     }
 
@@ -181,6 +201,10 @@ final class StoreModelPropertiesTest {
     record LockedChangeId() implements Step {
     }
 
+    /** Sweeps through a store while the lock is held: the held session is skipped. */
+    record LockedSweep(int store) implements Step {
+    }
+
     private static Gen<Op> operations() {
         Gen<Integer> store = Generate.range(0, STORES - 1);
         Gen<Integer> target = Generate.range(-2, 13);
@@ -195,7 +219,9 @@ final class StoreModelPropertiesTest {
                 Pair.of(3, store.zip(store, target, lists().of(steps()).ofSizeBetween(1, 3),
                         Locked::new)),
                 Pair.of(3, Generate.pick(ADVANCES).map(Advance::new)),
-                Pair.of(1, store.map(Reopen::new)));
+                Pair.of(1, store.map(Reopen::new)),
+                Pair.of(3, store.zip(Generate.pick(SWEEP_LIMITS), Sweep::new)),
+                Pair.of(2, target.zip(Generate.pick(STALE_AGES), PlantStaleMarker::new)));
         return Generate.frequency(ops);
     }
 
@@ -205,7 +231,8 @@ final class StoreModelPropertiesTest {
                 Pair.of(3, changes().map(LockedCommit::new)),
                 Pair.of(2, Generate.pick(NAMES).map(LockedUpdate::new)),
                 Pair.of(1, Generate.constant(new LockedInvalidate())),
-                Pair.of(1, Generate.constant(new LockedChangeId())));
+                Pair.of(1, Generate.constant(new LockedChangeId())),
+                Pair.of(1, Generate.range(0, STORES - 1).map(LockedSweep::new)));
         return Generate.frequency(steps);
     }
 
@@ -278,6 +305,8 @@ final class StoreModelPropertiesTest {
 
     private static final class Model {
         private final Map<String, ModelSession> sessions = new HashMap<>();
+        /** The last state of every session not invalidated or moved, expired ones included. */
+        private final Map<String, ModelSession> lastStates = new HashMap<>();
 
         /** The live session, or null; an expired one is gone for good (the clock only moves on). */
         ModelSession live(String id, long now) {
@@ -291,10 +320,17 @@ final class StoreModelPropertiesTest {
 
         void remove(String id) {
             sessions.remove(id);
+            lastStates.remove(id);
         }
 
         void put(ModelSession session) {
             sessions.put(session.id, session);
+            lastStates.put(session.id, session);
+        }
+
+        /** The last state of a session whose file may still be stored, or null. */
+        ModelSession lastState(String id) {
+            return lastStates.get(id);
         }
     }
 
@@ -333,6 +369,8 @@ final class StoreModelPropertiesTest {
         private final Model model = new Model();
         private final List<String> ids = new ArrayList<>();
         private final Set<String> dead = new HashSet<>();
+        /** Stale markers planted and maybe still there, as "DUE/ID". */
+        private final Set<String> planted = new HashSet<>();
         private final SessionStore[] stores = new SessionStore[STORES];
         private StoreConfig config;
         private String where = "before the first step";
@@ -358,6 +396,7 @@ final class StoreModelPropertiesTest {
                     apply(schedule.get(step));
                     checkVisibleState();
                     checkFiles();
+                    checkExpiryIndex();
                 }
             } finally {
                 for (SessionStore store : stores) {
@@ -433,6 +472,12 @@ final class StoreModelPropertiesTest {
                 locked((Locked) op);
             } else if (op instanceof Advance) {
                 clock.advance(((Advance) op).millis());
+            } else if (op instanceof Sweep) {
+                Sweep sweep = (Sweep) op;
+                sweep(stores[sweep.store()], sweep.limit(), null);
+            } else if (op instanceof PlantStaleMarker) {
+                PlantStaleMarker plant = (PlantStaleMarker) op;
+                plantMarker(resolve(plant.target()), now() - plant.ageMillis());
             } else if (op instanceof Reopen) {
                 int index = ((Reopen) op).store();
                 SessionStore closed = stores[index];
@@ -533,6 +578,8 @@ final class StoreModelPropertiesTest {
                     } else if (step instanceof LockedInvalidate) {
                         assertEquals(modelInvalidate(held), lock.invalidate(),
                                 where + ": lock.invalidate result");
+                    } else if (step instanceof LockedSweep) {
+                        sweep(stores[((LockedSweep) step).store()], 100, held);
                     } else if (step instanceof LockedChangeId) {
                         Optional<Session> actual = lock.changeId();
                         expectMoved(held, actual);
@@ -564,6 +611,132 @@ final class StoreModelPropertiesTest {
                         expectSame(expected, store.find(id), "find of " + id + " under a lock");
                     }
                 }
+            }
+        }
+
+        /**
+         * Sweeps and checks the result against the model: only expired sessions are removed;
+         * the stored sessions whose expiry granule has ended are removed, up to the limit, and
+         * all of them once the sweep says there is no more; one whose lock this thread holds is
+         * skipped. Without planted markers the index is exact, so the counts are exact too.
+         */
+        private void sweep(SessionStore store, int limit, String heldId) {
+            Set<String> before = storedIds();
+            Set<String> due = new HashSet<>();
+            for (String id : before) {
+                ModelSession last = model.lastState(id);
+                if (last != null && isDue(last)) {
+                    due.add(id);
+                }
+            }
+            boolean heldIsDue = heldId != null && due.remove(heldId);
+            SweepResult result = store.sweep(limit);
+            String context = where + ": sweep(" + limit + ") with " + due.size() + " due"
+                    + (heldIsDue ? " and the held one" : "") + ", " + planted.size()
+                    + " planted markers, gave " + result;
+            Set<String> after = storedIds();
+            Set<String> gone = new HashSet<>(before);
+            gone.removeAll(after);
+            assertEquals(gone.size(), result.removed(), context + ": sessions removed");
+            for (String id : gone) {
+                assertTrue(model.lastState(id).expiredAt(now()), context + ": removed "
+                        + shortId(id) + ", which had not expired");
+            }
+            if (heldIsDue) {
+                assertTrue(after.contains(heldId), context + ": the held session is kept");
+            }
+            if (!planted.isEmpty()) {
+                // stale markers: each is examined, which ones fall under the limit is unknown
+                if (!result.more() && heldId == null) {
+                    for (String marker : markers()) {
+                        assertTrue(Long.parseLong(marker.substring(0, marker.indexOf('/')))
+                                > now(), context + ": due marker " + marker + " is left");
+                    }
+                }
+            } else if (heldId == null) {
+                assertEquals(new SweepResult(Math.min(due.size(), limit),
+                        Math.min(due.size(), limit), 0, due.size() > limit), result, context);
+            } else {
+                // the held session is skipped; so would be one on the same stripe (1 in 65,536)
+                assertEquals(due.size(), result.removed() + result.skipped()
+                        - (heldIsDue ? 1 : 0), context);
+                assertTrue(result.skipped() >= (heldIsDue ? 1 : 0), context);
+                assertEquals(result.examined(), result.removed() + result.skipped(), context);
+                assertFalse(result.more(), context);
+            }
+            if (!result.more() && heldId == null) {
+                for (String id : due) {
+                    assertFalse(after.contains(id), context + ": " + shortId(id) + " is left");
+                }
+            }
+        }
+
+        /** Expired, and in a granule that has ended: what a sweep now removes. */
+        private boolean isDue(ModelSession s) {
+            return s.maxInactive > 0 && s.expiredAt(now()) && dueOf(s) <= now();
+        }
+
+        /** The ids whose current file is stored. */
+        private Set<String> storedIds() {
+            Set<String> stored = new HashSet<>();
+            Path sessions = config.directory().resolve("sessions");
+            try (Stream<Path> files = Files.walk(sessions)) {
+                files.filter(Files::isRegularFile).map(f -> f.getFileName().toString())
+                        .filter(n -> !n.contains(".")).forEach(stored::add);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return stored;
+        }
+
+        /** The index holds exactly one marker per stored session that can expire, at its due. */
+        private void checkExpiryIndex() {
+            Set<String> expected = new HashSet<>();
+            for (String id : storedIds()) {
+                ModelSession last = model.lastState(id);
+                assertTrue(last != null, where + ": stored file of a session the model lost");
+                if (last.maxInactive > 0) {
+                    expected.add(dueOf(last) + "/" + id);
+                }
+            }
+            Set<String> actual = markers();
+            planted.retainAll(actual);
+            Set<String> allowed = new HashSet<>(expected);
+            allowed.addAll(planted);
+            assertEquals(new TreeSet<>(allowed), new TreeSet<>(actual), where
+                    + ": the expiry index (stale markers planted: " + planted + ")");
+        }
+
+        /** Every marker of the index, as "DUE/ID". */
+        private Set<String> markers() {
+            Set<String> actual = new HashSet<>();
+            Path index = config.directory().resolve("expiry");
+            if (Files.isDirectory(index)) {
+                try (Stream<Path> markers = Files.walk(index, 2)) {
+                    markers.filter(Files::isRegularFile).forEach(m -> actual.add(
+                            m.getParent().getFileName() + "/" + m.getFileName()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+            return actual;
+        }
+
+        /** Plants an empty marker file, as a crash between the steps of a marker move leaves. */
+        private void plantMarker(String id, long due) {
+            if (id.equals(MALFORMED)) {
+                return;
+            }
+            Path marker = config.directory().resolve("expiry").resolve(Long.toString(due))
+                    .resolve(id);
+            try {
+                Files.createDirectories(marker.getParent());
+                if (!Files.exists(marker)) {
+                    Files.createFile(marker);
+                    planted.add(due + "/" + id);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
         }
 
@@ -619,6 +792,21 @@ final class StoreModelPropertiesTest {
                     : Optional.empty();
             assertEquals(expiry, session.expiryTime(), context + ": expiry time");
         }
+    }
+
+    /**
+     * The due time of a session's expiry bucket, as documented on {@link SessionStore#sweep}:
+     * the end of the granule that holds the expiry; the granule is the coarsest of 1 s, 10 s,
+     * 1 min, 10 min, 1 h, 1 day that is at most 1/16 of the interval (1 s below 16 s).
+     */
+    private static long dueOf(ModelSession s) {
+        long granule = 1_000;
+        for (long g : new long[] {1_000, 10_000, 60_000, 600_000, 3_600_000, 86_400_000}) {
+            if (g * 16 <= s.maxInactive) {
+                granule = g;
+            }
+        }
+        return Math.floorDiv(s.accessed + s.maxInactive, granule) * granule + granule;
     }
 
     private static String describe(ModelSession s) {

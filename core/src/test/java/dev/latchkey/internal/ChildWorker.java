@@ -9,6 +9,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -70,6 +71,9 @@ public final class ChildWorker {
                 case "crashLoop" -> crashLoop(store, id.split(","), intArg(args, 3),
                         Long.parseLong(args[4]));
                 case "changeIdLoop" -> changeIdLoop(store, id);
+                case "sweepLoop" -> sweepLoop(store, intArg(args, 3));
+                case "keepAlive" -> keepAlive(store, Path.of(args[1]), intArg(args, 3),
+                        intArg(args, 4), intArg(args, 5), intArg(args, 6));
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         } catch (Throwable e) {
@@ -410,6 +414,135 @@ public final class ChildWorker {
             current = store.changeId(current)
                     .orElseThrow(() -> new IllegalStateException("the session vanished")).id();
         }
+    }
+
+    /** Sweeps with the given limit in a loop until {@value #STOP} (or EOF) on stdin. */
+    private static void sweepLoop(SessionStore store, int limit) {
+        warmUp(store);
+        awaitGo();
+        AtomicBoolean stop = stopOnStdin();
+        long rounds = 0;
+        long removed = 0;
+        long examined = 0;
+        long skipped = 0;
+        while (!stop.get()) {
+            dev.latchkey.SweepResult result = store.sweep(limit);
+            rounds++;
+            removed += result.removed();
+            examined += result.examined();
+            skipped += result.skipped();
+            if (!result.more()) {
+                Thread.onSpinWait();
+            }
+        }
+        result("rounds", rounds);
+        result("removed", removed);
+        result("examined", examined);
+        result("skipped", skipped);
+    }
+
+    /**
+     * Keeps {@code kept} sessions alive for {@code millis} by touching each of them in rounds, with
+     * a max-inactive interval of {@code intervalMillis}; each round also creates 4 sessions that it
+     * abandons (half that interval) until there are {@code abandoned}, and plants a stale expiry
+     * marker for one kept session in a due bucket, so that a sweeper examines live sessions too.
+     * A commit that finds a kept session gone is a loss, unless this process itself let more than
+     * the interval pass since its last touch (a stalled machine; reported apart as excused).
+     */
+    private static void keepAlive(SessionStore store, Path dir, int kept, int abandoned,
+            int intervalMillis, int millis) throws IOException, InterruptedException {
+        warmUp(store);
+        awaitGo();
+        Duration interval = Duration.ofMillis(intervalMillis);
+        List<String> ids = new ArrayList<>();
+        long[] lastTouch = new long[kept];
+        boolean[] tracked = new boolean[kept];
+        for (int i = 0; i < kept; i++) {
+            ids.add(store.create(store.change().maxInactiveInterval(interval).build()).id());
+            lastTouch[i] = System.nanoTime();
+            tracked[i] = true;
+        }
+        List<String> left = new ArrayList<>();
+        Layout layout = new Layout(dir);
+        java.util.Random random = new java.util.Random();
+        long end = System.nanoTime() + Duration.ofMillis(millis).toNanos();
+        long margin = Duration.ofMillis(intervalMillis).toNanos() * 9 / 10;
+        int lost = 0;
+        int excused = 0;
+        int commits = 0;
+        int planted = 0;
+        String firstLoss = "";
+        while (System.nanoTime() < end) {
+            for (int i = 0; i < kept; i++) {
+                if (!tracked[i]) {
+                    continue;
+                }
+                long before = System.nanoTime();
+                Optional<Session> after = store.commit(ids.get(i),
+                        store.change().touch().set("n", commits).build());
+                if (after.isPresent()) {
+                    commits++;
+                    lastTouch[i] = before;
+                } else if (before - lastTouch[i] < margin) {
+                    if (lost++ == 0) {
+                        firstLoss = "session " + i + " gone " + (before - lastTouch[i]) / 1_000_000
+                                + " ms after its last touch";
+                    }
+                    tracked[i] = false;
+                } else {
+                    excused++;
+                    tracked[i] = false;
+                }
+            }
+            for (int k = 0; k < 4 && left.size() < abandoned; k++) {
+                left.add(store.create(store.change().maxInactiveInterval(interval.dividedBy(2))
+                        .build()).id());
+            }
+            String victim = ids.get(random.nextInt(kept));
+            Path marker = layout.expiry().resolve(Long.toString(System.currentTimeMillis() - 1_000))
+                    .resolve(victim);
+            try {
+                Files.createDirectories(marker.getParent());
+                Files.createFile(marker);
+                planted++;
+            } catch (java.nio.file.NoSuchFileException | java.nio.file.FileAlreadyExistsException
+                    e) {
+                // the sweeper removed the bucket meanwhile, or this round planted it already
+            }
+            Thread.sleep(20); // pacing: a round every ~20 ms, far within the interval
+        }
+        int missingAtEnd = 0;
+        for (int i = 0; i < kept; i++) {
+            if (tracked[i] && store.find(ids.get(i)).isEmpty()) {
+                missingAtEnd++;
+            }
+        }
+        result("lost", lost);
+        result("firstLoss", firstLoss);
+        result("excused", excused);
+        result("missingAtEnd", missingAtEnd);
+        result("commits", commits);
+        result("planted", planted);
+        result("abandoned", String.join(",", left));
+    }
+
+    /** Sets the flag when {@value #STOP} or EOF comes on stdin. */
+    private static AtomicBoolean stopOnStdin() {
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread stopper = new Thread(() -> {
+            try {
+                for (String line = STDIN.readLine(); line != null && !line.equals(STOP);
+                        line = STDIN.readLine()) {
+                    // wait
+                }
+            } catch (IOException e) {
+                // the parent is gone: stop as well
+            }
+            stop.set(true);
+        }, "stop-listener");
+        stopper.setDaemon(true);
+        stopper.start();
+        return stop;
     }
 
     // ---- plumbing ----
