@@ -152,41 +152,43 @@ final class Sweeper {
             return Outcome.SKIPPED; // in use: whoever holds it keeps the index right
         }
         try {
-            SessionFiles.Current current;
-            try {
-                current = files.readLocked(id);
-                sessionsRead.increment();
-            } catch (StoreException e) {
-                LOG.warn("sweep skips {}: {}", FileSessionStore.describe(id), e.getMessage(), e);
-                return Outcome.SKIPPED;
-            }
-            SessionRecord record = current.record;
-            if (record == null) {
-                index.remove(id, bucket);
-                return Outcome.DROPPED;
-            }
-            long due = ExpiryIndex.due(record);
-            if (record.isExpired(clock.millis())) {
-                files.delete(id);
-                index.remove(id, bucket);
-                if (due != bucket && due != ExpiryIndex.NONE) {
-                    index.remove(id, due);
-                }
-                swept.increment();
-                LOG.debug("swept expired {}", FileSessionStore.describe(id));
-                return Outcome.REMOVED;
-            }
-            if (due == bucket) {
-                return Outcome.KEPT; // the right marker; the clock went back since the listing
-            }
-            if (due != ExpiryIndex.NONE) {
-                index.add(id, due);
-            }
-            index.remove(id, bucket);
-            return Outcome.DROPPED;
+            return visitLocked(id, bucket);
+        } catch (StoreException e) {
+            // one file the OS refuses (permissions, I/O error) must not stop every later sweep
+            LOG.warn("sweep skips {}: {}", FileSessionStore.describe(id), e.getMessage(), e);
+            return Outcome.SKIPPED;
         } finally {
             held.release();
         }
+    }
+
+    /** Decides one marker of a due bucket; the session's stripe is held. */
+    private Outcome visitLocked(String id, long bucket) {
+        SessionRecord record = files.readLocked(id).record;
+        sessionsRead.increment();
+        if (record == null) {
+            index.remove(id, bucket);
+            return Outcome.DROPPED;
+        }
+        long due = ExpiryIndex.due(record);
+        if (record.isExpired(clock.millis())) {
+            files.delete(id);
+            index.remove(id, bucket);
+            if (due != bucket && due != ExpiryIndex.NONE) {
+                index.remove(id, due);
+            }
+            swept.increment();
+            LOG.debug("swept expired {}", FileSessionStore.describe(id));
+            return Outcome.REMOVED;
+        }
+        if (due == bucket) {
+            return Outcome.KEPT; // the right marker; the clock went back since the listing
+        }
+        if (due != ExpiryIndex.NONE) {
+            index.add(id, due);
+        }
+        index.remove(id, bucket);
+        return Outcome.DROPPED;
     }
 
     /**

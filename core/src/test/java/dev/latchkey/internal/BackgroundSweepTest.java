@@ -188,10 +188,10 @@ final class BackgroundSweepTest {
                 assertEquals(0, clock.failures.get(), "the failing runs happened");
                 assertEquals(ids.size(), store.sweptSessions(),
                         "a later run swept: the failures did not end the periodic task");
-                assertEquals(1, executor.getQueue().size(), "one task, scheduled again");
             } finally {
                 store.close();
             }
+            // a queued cancelled task is removed at once; one that was running is not queued again
             assertEquals(0, executor.getQueue().size(), "close cancelled the task");
             assertFalse(executor.isShutdown());
             for (String id : ids) {
