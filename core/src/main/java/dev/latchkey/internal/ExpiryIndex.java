@@ -51,6 +51,7 @@ final class ExpiryIndex {
     /** A session's granule is at most this fraction of its interval (when it can be). */
     private static final long GRANULES_PER_INTERVAL = 16;
 
+    private final Layout layout;
     private final Path root;
     private final Path quarantine;
     private final FileAttribute<?>[] fileMode;
@@ -60,6 +61,7 @@ final class ExpiryIndex {
     final LongAdder writerOperations = new LongAdder();
 
     ExpiryIndex(Layout layout) {
+        this.layout = layout;
         this.root = layout.expiry();
         this.quarantine = layout.quarantine();
         this.fileMode = FileModes.file(layout.root());
@@ -144,6 +146,10 @@ final class ExpiryIndex {
 
     Path root() {
         return root;
+    }
+
+    Layout layout() {
+        return layout;
     }
 
     Path bucket(long due) {

@@ -5,6 +5,8 @@ import dev.latchkey.SweepResult;
 import java.io.IOException;
 import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Iterator;
@@ -21,6 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>no session (removed meanwhile, or damaged and moved aside): unlinks the marker;</li>
+ *   <li>a file this store refuses but leaves in place (signed with a MAC key it lacks, or of a
+ *       newer format): skips it, keeping the marker for a store that can read it;</li>
  *   <li>expired by the clock, read now: removes the session's files ({@code ID.old} before
  *       {@code ID}), then its markers;</li>
  *   <li>not expired (a stale marker: a crash between the steps of a marker move, or a planted
@@ -167,6 +171,11 @@ final class Sweeper {
         SessionRecord record = files.readLocked(id).record;
         sessionsRead.increment();
         if (record == null) {
+            if (stillStored(id)) {
+                // refused and left in place (signed with a key this store lacks, or a newer
+                // format; logged at WARN): a store that can read it sweeps it, keep its marker
+                return Outcome.SKIPPED;
+            }
             index.remove(id, bucket);
             return Outcome.DROPPED;
         }
@@ -189,6 +198,12 @@ final class Sweeper {
         }
         index.remove(id, bucket);
         return Outcome.DROPPED;
+    }
+
+    private boolean stillStored(String id) {
+        Layout layout = index.layout();
+        return Files.exists(layout.current(id), LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(layout.old(id), LinkOption.NOFOLLOW_LINKS);
     }
 
     /**

@@ -484,6 +484,21 @@ final class ExpirySweepTest {
     }
 
     @Test
+    void sweep_byAStoreWithAnotherMacKey_leavesSessionsAndMarkers_forAStoreThatCanReadThem() {
+        Session s = create(Duration.ofMinutes(1));
+        Map<String, List<Long>> before = markers();
+        FileSessionStore misconfigured = open(StoreConfig.builder(dir).clock(clock)
+                .macKey(TestKeys.random()).build());
+        advance(Duration.ofMinutes(5));
+        assertEquals(new SweepResult(1, 0, 1, false), misconfigured.sweep(10));
+        assertTrue(stored(s.id()), "refused and left in place");
+        assertEquals(before, markers(), "the marker stays for a store with the right key");
+        assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
+        assertFalse(stored(s.id()));
+        assertEquals(Map.of(), markers());
+    }
+
+    @Test
     void sweep_foreignEntriesOfADueBucket_areRemoved_otherTopLevelNamesAreLeftAlone()
             throws IOException {
         Path bucket = layout.expiry().resolve(Long.toString(clock.millis() - 1_000));
