@@ -255,6 +255,7 @@ final class ExpirySweepTest {
         assertTrue(store.find(forever.id()).isPresent());
         assertEquals(Set.of(longLived.id()), markers().keySet());
         assertEquals(1, store.sweptSessions());
+        assertEquals(1, store.stats().swept(), "the swept counter of StoreStats");
     }
 
     @Test
