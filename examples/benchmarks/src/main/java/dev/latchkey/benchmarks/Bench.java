@@ -280,12 +280,15 @@ public final class Bench {
 
     private static Table requestCost(Options o, Path root, String redis, PrintStream out)
             throws Exception {
-        List<String> stores = stores(redis, Contenders.FLOOR, Contenders.LATCHKEY,
-                Contenders.TOMCAT, Contenders.JETTY, Contenders.NAIVE, Contenders.REDIS);
+        List<String> stores = stores(redis, Contenders.FLOOR, Contenders.FLOOR_READ,
+                Contenders.LATCHKEY, Contenders.TOMCAT, Contenders.JETTY, Contenders.NAIVE,
+                Contenders.REDIS);
         Map<String, Statistics> s = jmh(o, root, redis, stores, false, new int[] {1}, out,
                 "workload 1, request cost");
         Table t = latencyTable("Workload 1: request cost (find, read 1 attribute, set 1, commit), "
                 + "1 thread, 1 session", stores, s, "1", null);
+        t.note("floor+read: the floor plus the lock-free read of the session that a request does "
+                + "before it commits (Latchkey's find)");
         double latchkey = p(s, Contenders.LATCHKEY + "/1", 50);
         double floor = p(s, Contenders.FLOOR + "/1", 50);
         target(t, "latchkey p50 vs floor", latchkey / floor, "<= 1.50x", latchkey / floor <= 1.5);

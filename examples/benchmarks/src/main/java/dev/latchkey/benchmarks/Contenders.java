@@ -12,6 +12,7 @@ import java.util.stream.IntStream;
 /** Opens a {@link Contender} by name, and the helpers every workload shares. */
 final class Contenders {
     static final String FLOOR = "floor";
+    static final String FLOOR_READ = "floor+read";
     static final String LATCHKEY = "latchkey";
     static final String TOMCAT = "tomcat";
     static final String JETTY = "jetty";
@@ -33,7 +34,9 @@ final class Contenders {
             String namespace) throws Exception {
         switch (name) {
             case FLOOR:
-                return new FloorContender(directory, synced);
+                return new FloorContender(directory, synced, false);
+            case FLOOR_READ:
+                return new FloorContender(directory, synced, true);
             case LATCHKEY:
                 return new LatchkeyContender(directory, synced);
             case TOMCAT:

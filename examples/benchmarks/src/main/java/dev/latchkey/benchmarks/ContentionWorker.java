@@ -49,6 +49,7 @@ public final class ContentionWorker {
                 int threads = Integer.parseInt(f[8]);
                 long warmup = Long.parseLong(f[9]);
                 long measure = Long.parseLong(f[10]);
+                contender.read(ids.get(0)); // connections open, classes loaded: not timed
                 out.println("READY");
                 String go = in.readLine();
                 if (!"GO".equals(go)) {

@@ -18,7 +18,8 @@ import java.util.Map;
  * to a fresh temporary file, publishes it with two renames to fresh names and an unlink, and
  * unlocks. No parsing, no checksum, no in-JVM lock (it is only ever driven by one thread), no
  * expiry. With {@code synced}, the temporary file is forced before the renames and the directory
- * after them, as a durable commit must.
+ * after them, as a durable commit must. With {@code readFirst} ("floor+read"), a request first
+ * reads the file without the lock, as a request that loads its session and commits later does.
  * <p>Not thread-safe.
  */
 final class FloorContender implements Contender {
@@ -27,9 +28,11 @@ final class FloorContender implements Contender {
     private final Path sessions;
     private final FileChannel lockFile;
     private final boolean synced;
+    private final boolean readFirst;
     private final byte[] initial;
 
-    FloorContender(Path directory, boolean synced) throws IOException {
+    FloorContender(Path directory, boolean synced, boolean readFirst) throws IOException {
+        this.readFirst = readFirst;
         this.sessions = Files.createDirectories(directory.resolve("sessions"));
         this.lockFile = FileChannel.open(directory.resolve("floor.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -54,6 +57,9 @@ final class FloorContender implements Contender {
 
     @Override
     public void request(String id, String name, Object value) throws IOException {
+        if (readFirst && Files.readAllBytes(file(id)).length == 0) {
+            throw new IllegalStateException("empty " + id);
+        }
         int stripe = (id.hashCode() & 0x7fff_ffff) % STRIPES;
         FileLock lock;
         while ((lock = lockFile.tryLock(stripe, 1, false)) == null) {

@@ -53,7 +53,7 @@ final class Profile {
                 .forks(1)
                 .jvmArgsAppend("-XX:StartFlightRecording=filename=" + recording
                         + ",settings=profile")
-                .warmupIterations(1).warmupTime(TimeValue.milliseconds(millis))
+                .warmupIterations(2).warmupTime(TimeValue.milliseconds(millis))
                 .measurementIterations(1).measurementTime(TimeValue.milliseconds(millis))
                 .output(root.resolve("jmh-profile.log").toString())
                 .build()).run();
@@ -63,6 +63,7 @@ final class Profile {
     static void summarise(Path recording, PrintStream out) throws Exception {
         Map<String, Integer> byKind = new LinkedHashMap<>();
         Map<String, Integer> latchkeyFrames = new TreeMap<>();
+        Map<String, Integer> byPlace = new TreeMap<>();
         int total = 0;
         for (RecordedEvent e : RecordingFile.readAllEvents(recording)) {
             String type = e.getEventType().getName();
@@ -87,6 +88,12 @@ final class Profile {
                 }
             }
             byKind.merge(kind, 1, Integer::sum);
+            String place = frames.stream().map(Profile::name)
+                    .filter(n -> n.startsWith("dev.latchkey.internal") && !n.contains("$$Lambda")
+                            && !n.contains(".lambda$"))
+                    .findFirst().orElse("(outside Latchkey)")
+                    .replace("dev.latchkey.internal.", "");
+            byPlace.merge(place + ": " + kind, 1, Integer::sum);
             frames.stream().map(Profile::name).filter(n -> n.startsWith("dev.latchkey.internal"))
                     .distinct().forEach(n -> latchkeyFrames.merge(n, 1, Integer::sum));
         }
@@ -96,9 +103,15 @@ final class Profile {
         byKind.entrySet().stream().sorted(Map.Entry.comparingByValue((a, b) -> b - a))
                 .forEach(k -> out.printf(Locale.ROOT, "  %5.1f%%  %s%n", 100.0 * k.getValue() / all,
                         k.getKey()));
+        out.println("  by the innermost Latchkey method on the stack, and the work under it:");
+        byPlace.entrySet().stream().sorted(Map.Entry.comparingByValue((a, b) -> b - a))
+                .limit(15).forEach(k -> out.printf(Locale.ROOT, "  %5.1f%%  %s%n",
+                        100.0 * k.getValue() / all, k.getKey()));
         out.println("  Latchkey methods on the stack (inclusive):");
-        latchkeyFrames.entrySet().stream().sorted(Map.Entry.comparingByValue((a, b) -> b - a))
-                .limit(12).forEach(k -> out.printf(Locale.ROOT, "  %5.1f%%  %s%n",
+        latchkeyFrames.entrySet().stream().filter(k -> !k.getKey().contains("$$Lambda")
+                        && !k.getKey().contains(".lambda$"))
+                .sorted(Map.Entry.comparingByValue((a, b) -> b - a))
+                .limit(10).forEach(k -> out.printf(Locale.ROOT, "  %5.1f%%  %s%n",
                         100.0 * k.getValue() / all, k.getKey()));
     }
 

@@ -39,7 +39,7 @@ final class BenchSmokeTest {
     void smoke_printsEveryTableWithEveryRow() {
         int redis = report.redisMeasured() ? 1 : 0;
         Table w1 = report.tables().get(1);
-        assertEquals(5 + redis, w1.size(), output);
+        assertEquals(6 + redis, w1.size(), output);
         assertTrue(w1.column("store").containsAll(List.of("floor", "latchkey", "tomcat", "jetty",
                 "naive")), output);
         assertEquals(List.of("1.00x"), distinct(w1, "latchkey", "p50 vs latchkey"));
