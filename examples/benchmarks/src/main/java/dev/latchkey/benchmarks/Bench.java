@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -45,9 +44,9 @@ public final class Bench {
         /** Under a minute: short iterations in one JVM; 1,000 and 10,000 sessions on disk. */
         QUICK(0, 1, 300, 1, 700, new int[] {1_000, 10_000}, 1_000, 200, 700),
         /** The default: a few minutes; each store in its own forked JVM. */
-        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 3000),
+        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000),
         /** FULL plus 1,000,000 sessions on disk (needs ~5 GB of disk and a long while). */
-        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 3000);
+        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000);
 
         final int forks;
         final int warmups;
@@ -417,9 +416,16 @@ public final class Bench {
                 o.mode.contentionWarmupMillis / 1000.0),
                 "sessions", "attributes", "store", "op", "ops/s", "ops/s vs latchkey", "acked",
                 "lost", "errors");
-        Map<String, Set<String>> errorsSeen = new TreeMap<>();
+        Map<String, Map<String, Long>> errorsSeen = new TreeMap<>();
         try (Contention c = Contention.start(root.resolve("contention"), redis, processes, threads,
                 o.mode.contentionWarmupMillis, o.mode.contentionMillis)) {
+            if (o.mode != Mode.SMOKE) {
+                out.println("  (one unreported run per store first, so that no store is measured "
+                        + "with cold JIT)");
+                for (String store : stores) {
+                    c.warmUp(new Contention.Config(store, 1, true, false), out);
+                }
+            }
             for (int sessions : new int[] {1, o.mode.contentionSessions}) {
                 for (boolean distinct : new boolean[] {true, false}) {
                     List<Contention.Config> configs = new ArrayList<>();
@@ -446,8 +452,9 @@ public final class Bench {
                                 config.store(), config.op(), Table.number(r.opsPerSecond()),
                                 Table.ratio(r.opsPerSecond(), base), r.acked(), r.lost(),
                                 r.errors());
-                        errorsSeen.computeIfAbsent(config.store(), k -> new TreeSet<>())
-                                .addAll(r.errorKinds());
+                        Map<String, Long> seen = errorsSeen.computeIfAbsent(config.store(),
+                                k -> new TreeMap<>());
+                        r.errorKinds().forEach((k, n) -> seen.merge(k, n, Long::sum));
                     }
                 }
             }
@@ -456,9 +463,12 @@ public final class Bench {
                 + "commit/save); one counter: every thread increments the same attribute");
         t.note("latchkey find+commit on one counter is a plain read-modify-write: the later commit "
                 + "wins (use update or a SessionLock); it is shown, not counted as a failure");
-        for (Map.Entry<String, Set<String>> e : errorsSeen.entrySet()) {
+        for (Map.Entry<String, Map<String, Long>> e : errorsSeen.entrySet()) {
             if (!e.getValue().isEmpty()) {
-                t.note("errors of " + e.getKey() + ": " + String.join(", ", e.getValue()));
+                StringBuilder b = new StringBuilder();
+                e.getValue().forEach((k, n) -> b.append(b.length() == 0 ? "" : ", ").append(k)
+                        .append(String.format(Locale.ROOT, " %,d", n)));
+                t.note("errors of " + e.getKey() + " (all rows): " + b);
             }
         }
         t.print(out);

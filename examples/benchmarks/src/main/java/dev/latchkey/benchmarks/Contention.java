@@ -11,8 +11,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -45,7 +44,7 @@ final class Contention implements AutoCloseable {
 
     /** What one run measured. */
     record Outcome(Config config, double opsPerSecond, long acked, long lost, long errors,
-            Set<String> errorKinds) {
+            Map<String, Long> errorKinds) {
     }
 
     private final List<Worker> workers = new ArrayList<>();
@@ -92,6 +91,14 @@ final class Contention implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs one configuration once without reporting it, so that the workers' JIT has compiled the
+     * store's code before its first measured run.
+     */
+    void warmUp(Config config, PrintStream progress) throws Exception {
+        run(config, null);
+    }
+
     /** Runs one configuration and checks every acknowledged increment. */
     Outcome run(Config config, PrintStream progress) throws Exception {
         int n = runs++;
@@ -120,22 +127,28 @@ final class Contention implements AutoCloseable {
             }
             long ops = 0;
             long errors = 0;
-            Set<String> kinds = new TreeSet<>();
+            Map<String, Long> kinds = new TreeMap<>();
             long limit = 60 + (warmupMillis + measureMillis) / 1000 * 3;
             for (Worker w : workers) {
                 String[] done = expect(w, "DONE", limit).split("\t", -1);
                 ops += Long.parseLong(done[1]);
                 errors += Long.parseLong(done[3]);
                 if (!done[4].equals("-")) {
-                    kinds.addAll(List.of(done[4].split(",")));
+                    for (String kind : done[4].split(",")) {
+                        int eq = kind.lastIndexOf('=');
+                        kinds.merge(kind.substring(0, eq), Long.parseLong(kind.substring(eq + 1)),
+                                Long::sum);
+                    }
                 }
             }
             long[] ackedAndLost = check(config, dir, namespace, n);
             double perSecond = ops * 1000.0 / measureMillis;
-            progress.printf("  w3 %-8s %-8s %-8s %-13s %9.0f ops/s  acked %7d  lost %6d  errors %6d%n",
+            if (progress != null) {
+                progress.printf("  w3 %-8s %-8s %-8s %-13s %9.0f ops/s  acked %7d  lost %6d  errors %6d%n",
                     config.sessions() == 1 ? "hot" : config.sessions() + "",
                     config.distinct() ? "distinct" : "counter", config.store(), config.op(),
                     perSecond, ackedAndLost[0], ackedAndLost[1], errors);
+            }
             return new Outcome(config, perSecond, ackedAndLost[0], ackedAndLost[1], errors, kinds);
         } finally {
             if (config.store().equals(Contenders.REDIS)) {

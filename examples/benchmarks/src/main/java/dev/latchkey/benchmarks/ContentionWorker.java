@@ -10,9 +10,9 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One worker process of workload 3 (started by {@link Contention}). Reads commands from standard
@@ -64,7 +64,7 @@ public final class ContentionWorker {
                     }
                 }
                 out.println("DONE\t" + run.measuredOps + "\t" + measure + "\t" + run.errors
-                        + "\t" + (run.kinds.isEmpty() ? "-" : String.join(",", run.kinds)));
+                        + "\t" + run.kinds());
             } catch (Exception e) {
                 out.println("FAILED\t" + e.toString().replace('\n', ' '));
             }
@@ -81,7 +81,7 @@ public final class ContentionWorker {
         private final long warmupNanos;
         private final long measureNanos;
         final Map<String, Integer> acked = new HashMap<>();
-        final Set<String> kinds = ConcurrentHashMap.newKeySet();
+        private final Map<String, LongAdder> kinds = new ConcurrentHashMap<>();
         long measuredOps;
         long errors;
 
@@ -94,6 +94,14 @@ public final class ContentionWorker {
             this.atomic = atomic;
             this.warmupNanos = warmupMillis * 1_000_000L;
             this.measureNanos = measureMillis * 1_000_000L;
+        }
+
+        /** The kinds of error and how often each happened: {@code kind=n,kind=n}, or "-". */
+        String kinds() {
+            StringBuilder b = new StringBuilder();
+            kinds.forEach((k, n) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=')
+                    .append(n.sum()));
+            return b.length() == 0 ? "-" : b.toString();
         }
 
         void start(int threads) throws InterruptedException {
@@ -132,11 +140,12 @@ public final class ContentionWorker {
                         }
                     } else {
                         counted.errors++;
-                        kinds.add("session not found");
+                        kinds.computeIfAbsent("session not found", k -> new LongAdder()).increment();
                     }
                 } catch (Exception e) {
                     counted.errors++;
-                    kinds.add(e.getClass().getSimpleName());
+                    kinds.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder())
+                            .increment();
                 }
             }
         }
