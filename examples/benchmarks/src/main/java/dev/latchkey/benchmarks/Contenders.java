@@ -95,6 +95,25 @@ final class Contenders {
         });
     }
 
+    /**
+     * Writes back every dirty page of the machine (the {@code sync} command) so that the
+     * write-back of the sessions just created does not compete with the measured requests. Does
+     * nothing where there is no {@code sync}.
+     */
+    static void flushDirtyPages() {
+        try {
+            Process sync = new ProcessBuilder("sync").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!sync.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
+                sync.destroyForcibly();
+            }
+        } catch (IOException e) {
+            // no sync command: measure without it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Deletes a directory tree, if it exists. */
     static void deleteTree(Path root) {
         if (!Files.exists(root)) {

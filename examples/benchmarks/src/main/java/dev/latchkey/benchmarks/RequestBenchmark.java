@@ -67,6 +67,7 @@ public class RequestBenchmark {
         contender = Contenders.open(store, root, synced, redis,
                 "bench:" + root.getFileName());
         ids = Contenders.populate(contender, sessions);
+        Contenders.flushDirtyPages();
         SplittableRandom random = new SplittableRandom(42);
         order = new int[ORDER];
         for (int i = 0; i < ORDER; i++) {
