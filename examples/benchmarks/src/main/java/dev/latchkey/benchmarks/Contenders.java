@@ -114,6 +114,11 @@ final class Contenders {
         }
     }
 
+    /** The MAC key file Latchkey creates beside a session directory by default. */
+    static Path macKeyFile(Path directory) {
+        return directory.resolveSibling(directory.getFileName() + ".key");
+    }
+
     /** Deletes a directory tree, if it exists. */
     static void deleteTree(Path root) {
         if (!Files.exists(root)) {

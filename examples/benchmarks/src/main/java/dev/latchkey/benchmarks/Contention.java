@@ -157,6 +157,7 @@ final class Contention implements AutoCloseable {
                 }
             }
             Contenders.deleteTree(dir);
+            Contenders.deleteTree(Contenders.macKeyFile(dir));
         }
     }
 

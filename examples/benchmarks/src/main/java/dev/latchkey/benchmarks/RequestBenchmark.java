@@ -99,6 +99,7 @@ public class RequestBenchmark {
             contender.close();
         } finally {
             Contenders.deleteTree(root);
+            Contenders.deleteTree(Contenders.macKeyFile(root));
         }
     }
 }
