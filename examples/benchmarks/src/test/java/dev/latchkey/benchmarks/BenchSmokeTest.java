@@ -51,6 +51,9 @@ final class BenchSmokeTest {
         Table w4 = report.tables().get(4);
         assertEquals(2 * (FILE_STORES.size() + redis), w4.size(), output);
         assertTrue(output.contains("Workload 1") && output.contains("Workload 4"), output);
+        Table sweep = report.tables().get(5);
+        assertEquals(List.of("100", "1,000"), sweep.column("live"), output);
+        assertEquals(sweep.column("expired"), sweep.column("removed"), output);
         for (Table t : List.of(w1, w2, w4)) {
             for (String cell : t.column("p50 us")) {
                 assertTrue(cell.equals("no fsync option") || Double.parseDouble(
