@@ -13,6 +13,7 @@ public final class RecoveryReport {
     private final long leftoversRemoved;
     private final long quarantined;
     private final long sequencesRepaired;
+    private final long markersAdded;
     private final List<LatchkeyException> errors;
 
     /**
@@ -23,16 +24,19 @@ public final class RecoveryReport {
      * @param leftoversRemoved see {@link #leftoversRemoved()}
      * @param quarantined see {@link #quarantined()}
      * @param sequencesRepaired see {@link #sequencesRepaired()}
+     * @param markersAdded see {@link #markersAdded()}
      * @param errors see {@link #errors()}; copied
      * @throws NullPointerException if errors is or contains null
      */
     public RecoveryReport(long sessionsExamined, long republished, long leftoversRemoved,
-            long quarantined, long sequencesRepaired, List<? extends LatchkeyException> errors) {
+            long quarantined, long sequencesRepaired, long markersAdded,
+            List<? extends LatchkeyException> errors) {
         this.sessionsExamined = sessionsExamined;
         this.republished = republished;
         this.leftoversRemoved = leftoversRemoved;
         this.quarantined = quarantined;
         this.sequencesRepaired = sequencesRepaired;
+        this.markersAdded = markersAdded;
         this.errors = List.copyOf(errors);
     }
 
@@ -87,6 +91,19 @@ public final class RecoveryReport {
     }
 
     /**
+     * Returns how many sessions that can expire had no entry in the expiry index (written by a
+     * Latchkey from before the index, or their entry deleted by hand), so that no sweep would
+     * ever have found them, and got the entry of their current expiry time. Sessions that
+     * already had an entry are not read; an expired one that gets its entry here is removed by
+     * the next sweep.
+     *
+     * @return the number of expiry index entries created
+     */
+    public long markersAdded() {
+        return markersAdded;
+    }
+
+    /**
      * Returns the failures met during the scan, in the order they happened: a directory that could
      * not be listed, a file that could not be removed ({@link StoreException}, with the path and
      * the operating system's reason), a lock that stayed busy ({@link LockTimeoutException}). One
@@ -111,7 +128,8 @@ public final class RecoveryReport {
     public String toString() {
         return "RecoveryReport[sessionsExamined=" + sessionsExamined + ", republished="
                 + republished + ", leftoversRemoved=" + leftoversRemoved + ", quarantined="
-                + quarantined + ", sequencesRepaired=" + sequencesRepaired + ", errors="
+                + quarantined + ", sequencesRepaired=" + sequencesRepaired + ", markersAdded="
+                + markersAdded + ", errors="
                 + errors.size() + "]";
     }
 }

@@ -233,14 +233,21 @@ public interface SessionStore extends AutoCloseable {
      *       unpublished state of a commit that never returned);</li>
      *   <li>moves a damaged file it reads to {@code quarantine/}.</li>
      * </ul>
+     * It also lists the expiry index once, and for each session that can expire but has no entry
+     * there (written before the index existed, or its entry deleted by hand: no sweep would find
+     * it) takes the lock, reads the session and adds the entry of its current expiry time
+     * ({@link RecoveryReport#markersAdded()}); the next sweeps then remove it once it has expired.
      * It then makes even every lock stripe's publish sequence that a dead process left odd.
-     * Sessions without leftovers are not read, and expiry is not its business (the sweeper's).
+     * Sessions that have leftovers or lack an index entry are read; the others are not (sessions
+     * that never expire have no entry, so each scan reads them). Removing expired sessions is
+     * the sweep's business, not this scan's.
      *
      * <p>Correctness never depends on running it: every operation reads a crash's leftovers
      * correctly and the next writer of a session repairs them. It tidies the directory, and the
      * report tells an operator that crashes happened. {@link #open} does not run it: opening must
      * stay cheap for every worker that starts, and the scan costs one directory listing per
-     * subdirectory (4,096 at most) plus one lock per session with leftovers. Run it once at
+     * subdirectory (4,096 at most) and per expiry bucket, plus one lock and one read per session
+     * with leftovers or without an index entry. Run it once at
      * deployment or startup from one process, or from a maintenance job.
      *
      * <p>Failures do not stop the scan: each is collected in {@link RecoveryReport#errors()} and

@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import java.io.IOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileAttribute;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -164,15 +166,17 @@ final class ExpiryIndex {
      * Creates a marker if it is not there. A sweep may remove an empty bucket at any time (only
      * past buckets, but a commit can put a session into the past: one that shortens its interval
      * without a touch), so a vanished bucket is made again.
+     *
+     * @return true if this call created the marker, false if it was there already
      */
-    void add(String id, long due) {
+    boolean add(String id, long due) {
         Path marker = marker(id, due);
         for (int attempt = 0; ; attempt++) {
             try {
                 Files.createFile(marker, fileMode);
-                return;
+                return true;
             } catch (FileAlreadyExistsException e) {
-                return; // a stale marker from a crash, or a planted one: either will do
+                return false; // a stale marker from a crash, or a planted one: either will do
             } catch (NoSuchFileException e) {
                 if (attempt >= 4) {
                     throw SessionFiles.storeException("cannot create expiry marker", marker, e);
@@ -227,6 +231,83 @@ final class ExpiryIndex {
         }
         due.sort(null);
         return due;
+    }
+
+    /**
+     * The ids that have a marker in any bucket, due or not: for {@link Recovery}, which adds the
+     * missing markers. It lists the whole index (one entry per marker, no session file is read).
+     * The ids are kept as 64-bit keys ({@link Marked#contains}), 8 bytes per marker rather than a
+     * string each, so a million sessions cost 8 MB here. Listed without any lock: a marker that
+     * appears or goes meanwhile is decided under the session's lock by the caller.
+     *
+     * @throws dev.latchkey.StoreException if the index or one of its buckets cannot be listed
+     */
+    Marked marked() {
+        long[] keys = new long[64];
+        int size = 0;
+        List<Path> buckets = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(root)) {
+            for (Path bucket : stream) {
+                if (parseBucket(bucket.getFileName().toString()) != NONE) {
+                    buckets.add(bucket);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return new Marked(keys, 0); // no marker was ever made here
+        } catch (IOException | DirectoryIteratorException e) {
+            throw SessionFiles.storeException("cannot list the expiry index", root, ioCause(e));
+        }
+        for (Path bucket : buckets) {
+            try (DirectoryStream<Path> stream = Files.newDirectoryStream(bucket)) {
+                for (Path marker : stream) {
+                    String id = marker.getFileName().toString();
+                    if (SessionIds.isWellFormed(id)) {
+                        if (size == keys.length) {
+                            keys = Arrays.copyOf(keys, size * 2);
+                        }
+                        keys[size++] = Marked.key(id);
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                // removed by a sweep meanwhile: its markers are gone
+            } catch (IOException | DirectoryIteratorException e) {
+                throw SessionFiles.storeException("cannot list expiry bucket", bucket, ioCause(e));
+            }
+        }
+        return new Marked(keys, size);
+    }
+
+    /** The ids that had a marker when {@link #marked()} listed the index. Immutable. */
+    static final class Marked {
+        private final long[] keys;
+
+        private Marked(long[] keys, int size) {
+            this.keys = Arrays.copyOf(keys, size);
+            Arrays.sort(this.keys);
+        }
+
+        /**
+         * Whether the id had a marker. Keys are 64-bit hashes: two random ids share one with a
+         * chance of about n&sup2;/2<sup>65</sup> among n markers (10<sup>-7</sup> for a million),
+         * and the cost of a false "yes" is only that recovery leaves that session's missing
+         * marker to its next commit.
+         */
+        boolean contains(String id) {
+            return Arrays.binarySearch(keys, key(id)) >= 0;
+        }
+
+        /** FNV-1a, 64 bits, over the id's characters (ASCII). */
+        static long key(String id) {
+            long h = 0xcbf29ce484222325L;
+            for (int i = 0; i < id.length(); i++) {
+                h = (h ^ id.charAt(i)) * 0x100000001b3L;
+            }
+            return h;
+        }
+    }
+
+    private static IOException ioCause(Exception e) {
+        return e instanceof DirectoryIteratorException d ? d.getCause() : (IOException) e;
     }
 
     /** The markers of a bucket, lazily; null if the bucket is gone. Close it. */

@@ -73,8 +73,8 @@ public final class FileSessionStore implements SessionStore {
         this.codec = codec;
         this.files = files;
         this.index = index;
-        this.sweeper = new Sweeper(index, files, locks, config.clock(), () -> !closed.get(),
-                swept);
+        this.sweeper = new Sweeper(index, files, this::tryLockStripe, config.clock(),
+                () -> !closed.get(), swept);
     }
 
     /**
@@ -359,7 +359,7 @@ public final class FileSessionStore implements SessionStore {
         return sweeper;
     }
 
-    /** For tests: the expiry index, whose counter shows the index I/O of writers. */
+    /** The expiry index (recovery adds missing markers; tests count the writers' index I/O). */
     ExpiryIndex expiryIndex() {
         return index;
     }
@@ -498,6 +498,15 @@ public final class FileSessionStore implements SessionStore {
         } catch (LockTimeoutException busy) {
             return null;
         }
+    }
+
+    /**
+     * One attempt at a stripe, not counted as a wait or a timeout (a sweep skips busy sessions):
+     * the held stripe, or null if busy. A repair the acquisition made is counted.
+     */
+    LockTable.Held tryLockStripe(int stripe) {
+        LockTable.Held held = locks.tryAcquire(stripe);
+        return held == null ? null : countRepair(held);
     }
 
     /** Counts the repair of an odd publish sequence that acquiring the stripe did. */

@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,12 +18,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One {@link dev.latchkey.SessionStore#recover()} scan. It lists each subdirectory of
- * {@code sessions/} without the lock (a listing only proposes candidates), then, for each id with
- * an {@code ID.old} or {@code ID.tmp}, takes that id's stripe and lets
- * {@link SessionFiles#repair} apply the next writer's repair, which re-checks every file under the
- * lock. Last, it takes each stripe whose publish sequence is odd and makes it even (under the lock
- * nobody is inside a publish). Every failure is collected and the scan goes on.
+ * One {@link dev.latchkey.SessionStore#recover()} scan. It lists the expiry index once (the ids
+ * that have a marker), then each subdirectory of {@code sessions/}, without any lock (a listing
+ * only proposes candidates). For each id with an {@code ID.old} or {@code ID.tmp} it takes that
+ * id's stripe and lets {@link SessionFiles#repair} apply the next writer's repair, which re-checks
+ * every file under the lock. For each stored session that had no marker in the listing (written
+ * before the index existed, or its marker deleted by hand) it takes the stripe, reads the session
+ * and creates the marker of its current bucket if it can expire ({@link ExpiryIndex#add}, the
+ * writers' own code; a marker that appeared meanwhile is kept and not counted). Sessions that
+ * have a marker are not read: a marker in any bucket brings the sweep to the session (one in the
+ * wrong bucket is corrected when it comes due), and checking that it is the right bucket would
+ * take a read and parse of every session file, where the listing costs one directory entry per
+ * marker. Last, it takes each stripe whose publish sequence is odd and makes it even (under the
+ * lock nobody is inside a publish). Every failure is collected and the scan goes on.
  *
  * <p>Not thread-safe: one scan per instance; any number of scans may run at once, in any
  * processes, since every change happens under a lock.
@@ -38,6 +46,7 @@ final class Recovery {
     private long removed;
     private long quarantined;
     private long sequences;
+    private long markersAdded;
 
     Recovery(FileSessionStore store, SessionFiles files) {
         this.store = store;
@@ -45,24 +54,48 @@ final class Recovery {
     }
 
     RecoveryReport run() {
+        ExpiryIndex.Marked marked = marked(); // before the sessions: see visit
         Path sessions = files.layout().sessions();
         for (Path dir : subdirectories(sessions)) {
-            for (String id : idsWithLeftovers(dir)) {
-                examined++;
-                repair(id);
+            Listing listing = list(dir);
+            Set<String> ids = new TreeSet<>(listing.withLeftovers);
+            if (marked != null) {
+                for (String id : listing.stored) {
+                    if (!marked.contains(id)) {
+                        ids.add(id);
+                    }
+                }
+            }
+            for (String id : ids) {
+                boolean leftovers = listing.withLeftovers.contains(id);
+                if (leftovers) {
+                    examined++;
+                }
+                visit(id, leftovers, marked != null && listing.stored.contains(id)
+                        && !marked.contains(id));
             }
         }
         repairSequences();
         RecoveryReport report = new RecoveryReport(examined, republished, removed, quarantined,
-                sequences, errors);
+                sequences, markersAdded, errors);
         for (LatchkeyException error : errors) {
             LOG.warn("recovery of {}: {}", files.layout().root(), error.getMessage());
         }
         LOG.info("recovery of {}: {} sessions with leftovers, {} republished, {} leftovers"
-                + " removed, {} quarantined, {} publish sequences repaired, {} errors",
-                files.layout().root(), examined, republished, removed, quarantined, sequences,
-                errors.size());
+                + " removed, {} quarantined, {} publish sequences repaired, {} expiry markers"
+                + " added, {} errors", files.layout().root(), examined, republished, removed,
+                quarantined, sequences, markersAdded, errors.size());
         return report;
+    }
+
+    /** The ids with a marker; null (and an error) if the index cannot be listed. */
+    private ExpiryIndex.Marked marked() {
+        try {
+            return store.expiryIndex().marked();
+        } catch (LatchkeyException e) {
+            errors.add(e); // the repairs go on; no marker is added by this scan
+            return null;
+        }
     }
 
     private List<Path> subdirectories(Path sessions) {
@@ -81,17 +114,29 @@ final class Recovery {
         return dirs;
     }
 
-    /** The well-formed ids with a {@code .old} or {@code .tmp} file in one subdirectory. */
-    private Set<String> idsWithLeftovers(Path dir) {
-        Set<String> ids = new TreeSet<>();
+    /** The well-formed ids of one subdirectory's files. */
+    private static final class Listing {
+        /** Ids with a {@code .old} or {@code .tmp} file. */
+        final Set<String> withLeftovers = new TreeSet<>();
+        /** Ids with an {@code ID} or {@code ID.old} file: a stored session, by the rule. */
+        final Set<String> stored = new HashSet<>();
+    }
+
+    private Listing list(Path dir) {
+        Listing listing = new Listing();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
             for (Path entry : stream) {
                 String name = entry.getFileName().toString();
-                if (name.endsWith(".old") || name.endsWith(".tmp")) {
-                    String id = name.substring(0, name.length() - 4);
-                    if (SessionIds.isWellFormed(id)
-                            && dir.equals(files.layout().current(id).getParent())) {
-                        ids.add(id);
+                boolean old = name.endsWith(".old");
+                boolean leftover = old || name.endsWith(".tmp");
+                String id = leftover ? name.substring(0, name.length() - 4) : name;
+                if (SessionIds.isWellFormed(id)
+                        && dir.equals(files.layout().current(id).getParent())) {
+                    if (leftover) {
+                        listing.withLeftovers.add(id);
+                    }
+                    if (!leftover || old) {
+                        listing.stored.add(id);
                     }
                 }
             }
@@ -101,10 +146,16 @@ final class Recovery {
             errors.add(SessionFiles.storeException("cannot list a session subdirectory", dir,
                     ioCause(e)));
         }
-        return ids;
+        return listing;
     }
 
-    private void repair(String id) {
+    /**
+     * Repairs one id's leftovers and/or adds its missing marker, under its lock. The index was
+     * listed before the sessions, so a session created after that listing may look unmarked
+     * here: under the lock its marker is found present ({@link ExpiryIndex#add} creates nothing),
+     * since a writer creates a marker before the state it covers.
+     */
+    private void visit(String id, boolean leftovers, boolean unmarked) {
         LockTable.Held held;
         try {
             held = store.lockStripe(FileSessionStore.stripe(id),
@@ -114,10 +165,21 @@ final class Recovery {
             return;
         }
         try {
-            SessionFiles.Repair done = files.repair(id, held);
-            republished += done.republished ? 1 : 0;
-            removed += done.leftoversRemoved;
-            quarantined += done.quarantined ? 1 : 0;
+            if (leftovers) {
+                SessionFiles.Repair done = files.repair(id, held);
+                republished += done.republished ? 1 : 0;
+                removed += done.leftoversRemoved;
+                quarantined += done.quarantined ? 1 : 0;
+            }
+            if (unmarked) {
+                SessionFiles.Current current = files.readLocked(id);
+                quarantined += current.quarantined ? 1 : 0;
+                long due = current.record == null ? ExpiryIndex.NONE
+                        : ExpiryIndex.due(current.record);
+                if (due != ExpiryIndex.NONE && store.expiryIndex().add(id, due)) {
+                    markersAdded++;
+                }
+            }
         } catch (LatchkeyException e) {
             errors.add(e);
         } finally {

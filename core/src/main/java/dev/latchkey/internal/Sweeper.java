@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +46,8 @@ final class Sweeper {
 
     private final ExpiryIndex index;
     private final SessionFiles files;
-    private final LockTable locks;
+    /** Tries a stripe once: the held stripe, or null if busy (the store counts repairs). */
+    private final IntFunction<LockTable.Held> tryLock;
     private final Clock clock;
     private final BooleanSupplier open;
 
@@ -56,12 +58,12 @@ final class Sweeper {
     /** Session files read by sweeps, for tests that count the work. */
     final LongAdder sessionsRead = new LongAdder();
 
-    Sweeper(ExpiryIndex index, SessionFiles files, LockTable locks, Clock clock,
-            BooleanSupplier open, LongAdder swept) {
+    Sweeper(ExpiryIndex index, SessionFiles files, IntFunction<LockTable.Held> tryLock,
+            Clock clock, BooleanSupplier open, LongAdder swept) {
         this.swept = swept;
         this.index = index;
         this.files = files;
-        this.locks = locks;
+        this.tryLock = tryLock;
         this.clock = clock;
         this.open = open;
     }
@@ -151,7 +153,7 @@ final class Sweeper {
             index.removeForeign(marker);
             return Outcome.DROPPED;
         }
-        LockTable.Held held = locks.tryAcquire(FileSessionStore.stripe(id));
+        LockTable.Held held = tryLock.apply(FileSessionStore.stripe(id));
         if (held == null) {
             return Outcome.SKIPPED; // in use: whoever holds it keeps the index right
         }

@@ -189,6 +189,33 @@ final class StoreStatsTest {
         assertEquals(3, store.find(id).orElseThrow().attribute("a"));
     }
 
+    /** The sweep takes locks with one attempt each; a stripe it finds left odd is a repair. */
+    @Test
+    void repairs_countTheStripeRepairOfASweep() {
+        MutableClock clock = MutableClock.atFixedStart();
+        try (FileSessionStore sweeping = (FileSessionStore) SessionStore.open(
+                StoreConfig.builder(dir).clock(clock).build())) {
+            String id = sweeping.create(sweeping.change().maxInactiveInterval(Duration.ofSeconds(1))
+                    .build()).id();
+            int stripe = FileSessionStore.stripe(id);
+            LockTable table = LockTable.open(layout.lockFile());
+            try {
+                LockTable.Held held = table.acquire(stripe, Duration.ofSeconds(20), "test");
+                held.beginPublish(); // a holder that dies here never calls endPublish
+                held.release();
+            } finally {
+                table.release();
+            }
+            assertEquals(1, sweeping.publishSequence(stripe) & 1);
+            clock.advance(Duration.ofSeconds(5));
+
+            assertEquals(1, sweeping.sweep(10).removed());
+            assertEquals(0, sweeping.publishSequence(stripe) & 1);
+            assertEquals(1, sweeping.stats().repairs(), "the sweep's acquisition repaired it");
+            assertEquals(1, sweeping.stats().swept());
+        }
+    }
+
     @Test
     void recoveries_andStatsAfterClose() {
         store.recover();

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.regex.Pattern;
 
 /**
@@ -51,6 +52,9 @@ import java.util.regex.Pattern;
  * </ul>
  *
  * <p>The filter opens its {@link SessionStore} in {@code init()} and closes it in
+ * {@code destroy()}. Unless configured otherwise ({@code latchkey.sweepInterval},
+ * {@link Builder#sweepInterval(Duration)}) it also removes the files of expired sessions once a
+ * minute on a daemon thread named {@code latchkey-sweep}, started in {@code init()} and ended by
  * {@code destroy()}. Sessions are never put in URLs: the id travels only in the cookie.
  *
  * <p>Thread-safety: after {@code init()}, the filter is safe for concurrent requests, as the
@@ -58,6 +62,10 @@ import java.util.regex.Pattern;
  * {@link jakarta.servlet.http.HttpSession} notes in {@code docs/servlet.md}.
  */
 public final class LatchkeyFilter implements Filter {
+    /** How often a filter sweeps expired sessions unless configured: one minute. */
+    public static final Duration DEFAULT_SWEEP_INTERVAL = Duration.ofMinutes(1);
+    /** The longest sweep interval accepted: one day. */
+    public static final Duration MAX_SWEEP_INTERVAL = Duration.ofDays(1);
 
     private final Settings preset;
     private volatile SessionRuntime runtime;
@@ -139,7 +147,11 @@ public final class LatchkeyFilter implements Filter {
         rt.doFilter(request, response, chain);
     }
 
-    /** Closes the session store. Sessions stay in the directory. */
+    /**
+     * Closes the session store and stops the filter's sweep: its own thread has ended when this
+     * returns (a sweep under way stops at its next session; this waits up to 10 seconds for it).
+     * Sessions stay in the directory.
+     */
     @Override
     public void destroy() {
         SessionRuntime rt = runtime;
@@ -183,6 +195,8 @@ public final class LatchkeyFilter implements Filter {
         private final List<EventListener> listeners = new ArrayList<>();
         private Path macKeyFile;
         private List<Path> previousMacKeyFiles;
+        private Duration sweepInterval;
+        private ScheduledExecutorService sweepExecutor;
 
         private Builder(Path directory) {
             this.directory = directory.toAbsolutePath().normalize();
@@ -478,6 +492,62 @@ public final class LatchkeyFilter implements Filter {
         }
 
         /**
+         * Sets how often the filter removes the files of expired sessions (see
+         * {@link dev.latchkey.SessionStore#sweep(int)}). Default {@link #DEFAULT_SWEEP_INTERVAL}
+         * (one minute). The filter runs the sweep on a daemon thread of its own named
+         * {@code latchkey-sweep}, started by {@link LatchkeyFilter#init(FilterConfig)} and
+         * stopped by {@link LatchkeyFilter#destroy()}. Any number of processes may sweep one
+         * directory (each session is re-checked under its lock, and busy ones are skipped), so
+         * every worker may keep the default; zero turns the sweep off in this process, for
+         * deployments where one other process sweeps.
+         *
+         * @param interval the delay between the end of one sweep and the start of the next, at
+         *     most {@link #MAX_SWEEP_INTERVAL} (one day); zero: no sweep in this filter
+         * @return this builder
+         * @throws IllegalArgumentException if the interval is negative or over one day
+         * @throws IllegalStateException if set already (by this method or
+         *     {@link #sweepInterval(Duration, ScheduledExecutorService)})
+         * @throws NullPointerException if interval is null
+         */
+        public Builder sweepInterval(Duration interval) {
+            Objects.requireNonNull(interval, "interval");
+            requireUnset(sweepInterval, "sweepInterval");
+            if (interval.isNegative() || interval.compareTo(MAX_SWEEP_INTERVAL) > 0) {
+                throw new IllegalArgumentException("sweep interval must be 0 (no sweep) to "
+                        + MAX_SWEEP_INTERVAL.toSeconds() + " s (one day), was " + interval.getSeconds()
+                        + " s");
+            }
+            this.sweepInterval = interval;
+            return this;
+        }
+
+        /**
+         * Sets how often the filter removes the files of expired sessions, on the caller's
+         * executor instead of a thread of the filter's own: as
+         * {@link #sweepInterval(Duration)}, except that the executor stays the caller's. The
+         * filter schedules one task on it in {@code init()} and cancels that task in
+         * {@code destroy()}; it never shuts the executor down.
+         *
+         * @param interval the delay between sweeps: positive, at most {@link #MAX_SWEEP_INTERVAL}
+         * @param executor runs the sweeps
+         * @return this builder
+         * @throws IllegalArgumentException if the interval is not positive or is over one day
+         * @throws IllegalStateException if set already
+         * @throws NullPointerException if interval or executor is null
+         */
+        public Builder sweepInterval(Duration interval, ScheduledExecutorService executor) {
+            Objects.requireNonNull(interval, "interval");
+            Objects.requireNonNull(executor, "executor");
+            if (interval.isZero()) {
+                throw new IllegalArgumentException("sweep interval must be positive with an"
+                        + " executor; use sweepInterval(Duration.ZERO) for no sweep");
+            }
+            sweepInterval(interval);
+            this.sweepExecutor = executor;
+            return this;
+        }
+
+        /**
          * Registers a session listener; may be called several times. Listeners get the events of
          * this process only (see {@code docs/servlet.md}).
          *
@@ -554,7 +624,9 @@ public final class LatchkeyFilter implements Filter {
                     allowedTypes != null ? List.copyOf(allowedTypes) : List.of(),
                     clock != null ? clock : Clock.systemUTC(),
                     List.copyOf(listeners), macKeyFile,
-                    previousMacKeyFiles != null ? previousMacKeyFiles : List.of());
+                    previousMacKeyFiles != null ? previousMacKeyFiles : List.of(),
+                    sweepInterval != null ? sweepInterval : DEFAULT_SWEEP_INTERVAL,
+                    sweepExecutor);
         }
 
         private static void requireUnset(Object current, String setting) {

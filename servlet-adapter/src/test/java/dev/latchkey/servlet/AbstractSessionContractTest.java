@@ -277,6 +277,55 @@ abstract class AbstractSessionContractTest {
         assertEquals("false", info.get("requestedValid"));
     }
 
+    /**
+     * The filter's sweep removes an expired session's file although no request comes for it,
+     * fires no listener for it, and stopping the container ends the sweep thread.
+     */
+    @Test
+    void sweep_removesExpiredSessionFileWithoutARequest_andStopEndsTheThread() throws Exception {
+        java.util.Set<Thread> before = LatchkeyFilterInitTest.sweepThreadsNow();
+        Queue<String> events = new ConcurrentLinkedQueue<>();
+        HttpSessionListener recorder = new HttpSessionListener() {
+            @Override
+            public void sessionCreated(HttpSessionEvent e) {
+                events.add("created");
+            }
+
+            @Override
+            public void sessionDestroyed(HttpSessionEvent e) {
+                events.add("destroyed");
+            }
+        };
+        start(b -> b.sweepInterval(Duration.ofMillis(20)).listener(recorder));
+        assertEquals(1, LatchkeyFilterInitTest.sweepThreads(before).size(), "one sweep thread");
+        String live = get("info").get("id");
+        cookies.getCookieStore().removeAll();
+        String id = get("info").get("id");
+        get("interval?v=60");
+        Path file = sessionFile(id);
+        assertTrue(java.nio.file.Files.exists(file));
+
+        clock.advance(Duration.ofSeconds(62)); // expired, and its granule (1 s) has passed
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (java.nio.file.Files.exists(file) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertFalse(java.nio.file.Files.exists(file), "swept without any request");
+        assertTrue(java.nio.file.Files.exists(sessionFile(live)), "the live session stays");
+        assertTrue(probe.find(live).isPresent());
+        assertEquals(List.of("created", "created"), List.copyOf(events),
+                "a swept session fires no sessionDestroyed");
+
+        container.close();
+        container = null;
+        assertEquals(List.of(), LatchkeyFilterInitTest.sweepThreads(before),
+                "destroy() ended the sweep thread");
+    }
+
+    private Path sessionFile(String id) {
+        return dir().resolve("sessions").resolve(id.substring(0, 2)).resolve(id);
+    }
+
     @Test
     void maxInactiveInterval_zero_neverExpires() throws Exception {
         start(b -> b.maxInactiveInterval(Duration.ofSeconds(5)));

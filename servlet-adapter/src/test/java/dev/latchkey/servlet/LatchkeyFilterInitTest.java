@@ -77,6 +77,12 @@ final class LatchkeyFilterInitTest {
                 Arguments.of("latchkey.lockTimeout", "10s", "positive whole number of milliseconds"),
                 Arguments.of("latchkey.lockTimeout", "172800000", "at most 86400000"),
                 Arguments.of("latchkey.lockTimeout", "86400001", "at most 86400000"),
+                Arguments.of("latchkey.sweepInterval", "-1", "0 to 86400"),
+                Arguments.of("latchkey.sweepInterval", "86401", "0 to 86400"),
+                Arguments.of("latchkey.sweepInterval", "1m", "whole number of seconds"),
+                Arguments.of("latchkey.sweepInterval", "99999999999999999999",
+                        "whole number of seconds"),
+                Arguments.of("latchkey.sweepInterval", " ", "blank"),
                 Arguments.of("latchkey.directory", "relative/sessions", "absolute path"),
                 Arguments.of("latchkey.macKeyFile", "keys/session.key", "absolute path"),
                 Arguments.of("latchkey.previousMacKeyFiles", "old.key", "absolute path"),
@@ -407,6 +413,98 @@ final class LatchkeyFilterInitTest {
                 .macKeyFile(tmp.resolve("k")));
         assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
                 .previousMacKeyFiles(tmp.resolve("k")));
+    }
+
+    /** The filter's own sweep threads now alive, other than those in {@code before}. */
+    static List<Thread> sweepThreads(java.util.Set<Thread> before) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("latchkey-sweep") && t.isAlive()
+                        && !before.contains(t))
+                .toList();
+    }
+
+    static java.util.Set<Thread> sweepThreadsNow() {
+        return java.util.Set.copyOf(sweepThreads(java.util.Set.of()));
+    }
+
+    @Test
+    void init_sweepInterval_startsOneDaemonThreadThatDestroyEnds() throws Exception {
+        java.util.Set<Thread> before = sweepThreadsNow();
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.sweepInterval", "5")));
+        try {
+            List<Thread> started = sweepThreads(before);
+            assertEquals(1, started.size(), started.toString());
+            assertTrue(started.get(0).isDaemon(), "must not keep a JVM from exiting");
+        } finally {
+            f.destroy();
+        }
+        assertEquals(List.of(), sweepThreads(before), "destroy() ended the thread");
+    }
+
+    @Test
+    void init_sweepIntervalZero_startsNoThread() throws Exception {
+        java.util.Set<Thread> before = sweepThreadsNow();
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.sweepInterval", "0")));
+        try {
+            assertEquals(List.of(), sweepThreads(before));
+        } finally {
+            f.destroy();
+        }
+    }
+
+    @Test
+    void init_failing_leavesNoSweepThread() throws Exception {
+        java.util.Set<Thread> before = sweepThreadsNow();
+        Path file = Files.writeString(tmp.resolve("file"), "x");
+        assertThrows(ServletException.class, () -> new LatchkeyFilter().init(config(Map.of(
+                "latchkey.directory", file.resolve("sessions").toString()))));
+        assertEquals(List.of(), sweepThreads(before));
+    }
+
+    @Test
+    void build_sweepIntervalWithCallersExecutor_cancelsItsTaskAndLeavesTheExecutorRunning()
+            throws Exception {
+        java.util.concurrent.ScheduledThreadPoolExecutor executor =
+                new java.util.concurrent.ScheduledThreadPoolExecutor(1);
+        executor.setRemoveOnCancelPolicy(true);
+        try {
+            LatchkeyFilter f = LatchkeyFilter.builder(tmp.resolve("s"))
+                    .sweepInterval(Duration.ofMinutes(5), executor).build();
+            java.util.Set<Thread> before = sweepThreadsNow();
+            f.init(config(Map.of()));
+            assertEquals(1, executor.getQueue().size(), "the sweep task is scheduled");
+            assertEquals(List.of(), sweepThreads(before), "no thread of the filter's own");
+            f.destroy();
+            assertEquals(0, executor.getQueue().size(), "the task is cancelled");
+            assertFalse(executor.isShutdown(), "the executor stays the caller's");
+        } finally {
+            executor.shutdownNow();
+        }
+    }
+
+    @Test
+    void builder_sweepInterval_validates() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .sweepInterval(Duration.ofSeconds(-1))).getMessage().contains("0 (no sweep)"));
+        assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                .sweepInterval(Duration.ofDays(1).plusMillis(1)));
+        java.util.concurrent.ScheduledExecutorService none =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            assertThrows(IllegalArgumentException.class, () -> LatchkeyFilter.builder(tmp)
+                    .sweepInterval(Duration.ZERO, none));
+            LatchkeyFilter.Builder b = LatchkeyFilter.builder(tmp).sweepInterval(Duration.ZERO);
+            assertEquals("sweepInterval was already set", assertThrows(
+                    IllegalStateException.class, () -> b.sweepInterval(Duration.ofSeconds(1),
+                            none)).getMessage());
+        } finally {
+            none.shutdownNow();
+        }
+        LatchkeyFilter.builder(tmp).sweepInterval(LatchkeyFilter.MAX_SWEEP_INTERVAL);
     }
 
     @Test

@@ -49,6 +49,9 @@ public final class InitParams {
             Map.entry("latchkey.lockTimeout",
                     "a positive whole number of milliseconds, at most 86400000 (one day;"
                             + " default 10000)"),
+            Map.entry("latchkey.sweepInterval", "a whole number of seconds, 0 to 86400 (one"
+                    + " day), between sweeps of expired sessions; 0: this process does not sweep"
+                    + " (default 60)"),
             Map.entry("latchkey.lockTimeoutStatus", "an HTTP status 400 to 599 (default 503)"),
             Map.entry("latchkey.macKeyFile", "the path of an existing file of 32 to 1024 secret"
                     + " bytes, mode 0600, outside the session directory (default: DIRECTORY.key"
@@ -115,6 +118,8 @@ public final class InitParams {
                 constant(SaveMode.class, v.replace('-', '_'))));
         apply(config, "latchkey.lockTimeout",
                 v -> b.lockTimeout(Duration.ofMillis(Long.parseLong(v))));
+        apply(config, "latchkey.sweepInterval",
+                v -> b.sweepInterval(Duration.ofSeconds(Long.parseLong(v))));
         apply(config, "latchkey.lockTimeoutStatus",
                 v -> b.lockTimeoutStatus(Integer.parseInt(v)));
         apply(config, "latchkey.macKeyFile", v -> b.macKeyFile(path(v)));

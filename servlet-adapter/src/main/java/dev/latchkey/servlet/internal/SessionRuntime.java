@@ -17,6 +17,12 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,10 +42,14 @@ public final class SessionRuntime {
     private final Listeners listeners;
     private final String contextAttribute;
     private final AtomicBoolean warnedSameSiteNone = new AtomicBoolean();
+    /** The filter's own sweep thread, or null (no sweep, or the caller's executor). */
+    private final SweepThread sweepThread;
 
-    private SessionRuntime(Settings settings, SessionStore store, ServletContext servletContext) {
+    private SessionRuntime(Settings settings, SessionStore store, ServletContext servletContext,
+            SweepThread sweepThread) {
         this.settings = settings;
         this.store = store;
+        this.sweepThread = sweepThread;
         this.servletContext = servletContext;
         this.listeners = new Listeners(settings.listeners());
         this.contextAttribute = RequestContext.class.getName() + "@"
@@ -79,24 +89,29 @@ public final class SessionRuntime {
         if (!settings.previousMacKeyFiles().isEmpty()) {
             b.previousMacKeyFiles(settings.previousMacKeyFiles().toArray(new Path[0]));
         }
+        SweepThread sweepThread = null;
+        if (!settings.sweepInterval().isZero()) {
+            ScheduledExecutorService executor = settings.sweepExecutor();
+            if (executor == null) {
+                sweepThread = new SweepThread();
+                executor = sweepThread.executor;
+            }
+            b.backgroundSweep(executor, settings.sweepInterval());
+        }
         StoreConfig storeConfig = b.build();
         SessionStore store;
         try {
             store = SessionStore.open(storeConfig);
-        } catch (StoreException e) {
-            String param = settings.previousMacKeyFiles().contains(e.path())
-                    ? "latchkey.previousMacKeyFiles"
-                    : storeConfig.macKeyFile().map(f -> f.equals(e.path())).orElse(false)
-                            ? "latchkey.macKeyFile" : "latchkey.directory";
-            String value = param.equals("latchkey.directory")
-                    ? settings.directory().toString() : String.valueOf(e.path());
-            throw InitParams.fail(config, param, value, "cannot be used: " + e.getMessage(), e);
-        } catch (LatchkeyException e) {
-            throw InitParams.fail(config, "latchkey.directory", settings.directory().toString(),
-                    "cannot be used: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            if (sweepThread != null) {
+                sweepThread.stop();
+            }
+            throw openFailure(config, settings, storeConfig, e);
         }
-        LOG.info("Latchkey sessions in {} ({}, {})", settings.directory(),
-                settings.concurrency(), settings.saveMode());
+        LOG.info("Latchkey sessions in {} ({}, {}, {})", settings.directory(),
+                settings.concurrency(), settings.saveMode(), settings.sweepInterval().isZero()
+                        ? "no sweep in this process"
+                        : "sweep every " + settings.sweepInterval().toMillis() + " ms");
         if ("None".equals(settings.cookieSameSite())
                 && settings.cookieSecure() != CookieSecure.ALWAYS) {
             boolean auto = settings.cookieSecure() == CookieSecure.AUTO;
@@ -107,7 +122,73 @@ public final class SessionRuntime {
                                     + " container does not trust) lose their session"
                             : "no session survives its first response");
         }
-        return new SessionRuntime(settings, store, context);
+        return new SessionRuntime(settings, store, context, sweepThread);
+    }
+
+    /** The failure to open the store, naming the init-param it comes from. */
+    private static ServletException openFailure(FilterConfig config, Settings settings,
+            StoreConfig storeConfig, RuntimeException failure) {
+        if (failure instanceof StoreException e) {
+            String param = settings.previousMacKeyFiles().contains(e.path())
+                    ? "latchkey.previousMacKeyFiles"
+                    : storeConfig.macKeyFile().map(f -> f.equals(e.path())).orElse(false)
+                            ? "latchkey.macKeyFile" : "latchkey.directory";
+            String value = param.equals("latchkey.directory")
+                    ? settings.directory().toString() : String.valueOf(e.path());
+            return InitParams.fail(config, param, value, "cannot be used: " + e.getMessage(), e);
+        }
+        if (failure instanceof LatchkeyException e) {
+            return InitParams.fail(config, "latchkey.directory", settings.directory().toString(),
+                    "cannot be used: " + e.getMessage(), e);
+        }
+        throw failure;
+    }
+
+    /**
+     * The filter's own sweep executor: one daemon thread named {@code latchkey-sweep}, made on
+     * the first task, ended by {@link #stop}.
+     */
+    private static final class SweepThread implements ThreadFactory {
+        private static final long STOP_WAIT_SECONDS = 10;
+        final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(this);
+        private final List<Thread> threads = new CopyOnWriteArrayList<>();
+
+        @Override
+        public Thread newThread(Runnable task) {
+            Thread t = new Thread(task, "latchkey-sweep");
+            t.setDaemon(true);
+            threads.add(t);
+            return t;
+        }
+
+        /** Shuts the executor down and waits (bounded) until its thread has ended. */
+        void stop() {
+            executor.shutdown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+            boolean interrupted = false;
+            try {
+                for (Thread t : threads) {
+                    while (t.isAlive()) {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            LOG.warn("the latchkey-sweep thread did not end within {} s after"
+                                    + " destroy(); interrupting it", STOP_WAIT_SECONDS);
+                            executor.shutdownNow();
+                            return;
+                        }
+                        try {
+                            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                        } catch (InterruptedException e) {
+                            interrupted = true; // keep waiting; restore the status at the end
+                        }
+                    }
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
     }
 
     /**
@@ -250,8 +331,14 @@ public final class SessionRuntime {
                 settings.lockTimeoutStatus(), what);
     }
 
-    /** Closes the store. */
+    /** Closes the store, then stops the filter's own sweep thread (if it has one). */
     public void close() {
-        store.close();
+        try {
+            store.close(); // cancels the sweep task; a run under way stops at its next marker
+        } finally {
+            if (sweepThread != null) {
+                sweepThread.stop();
+            }
+        }
     }
 }

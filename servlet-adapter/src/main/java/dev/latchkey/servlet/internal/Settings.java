@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.EventListener;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * The validated, immutable configuration of one filter (built by
@@ -29,12 +30,15 @@ import java.util.List;
  * @param listeners session listeners
  * @param macKeyFile the MAC key file, or null for the store's default
  * @param previousMacKeyFiles files of keys that only verify
+ * @param sweepInterval the delay between background sweeps; zero: this filter does not sweep
+ * @param sweepExecutor the caller's executor for the sweep, or null for the filter's own thread
  */
 public record Settings(Path directory, Duration maxInactiveInterval, String cookieName,
         String cookiePath, String cookieDomain, CookieSecure cookieSecure, String cookieSameSite,
         Concurrency concurrency, SaveMode saveMode, Duration lockTimeout, int lockTimeoutStatus,
         List<Class<?>> allowedTypes, Clock clock, List<EventListener> listeners,
-        Path macKeyFile, List<Path> previousMacKeyFiles) {
+        Path macKeyFile, List<Path> previousMacKeyFiles, Duration sweepInterval,
+        ScheduledExecutorService sweepExecutor) {
 
     /** Copies the lists. */
     public Settings {
