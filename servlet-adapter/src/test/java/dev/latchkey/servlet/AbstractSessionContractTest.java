@@ -370,6 +370,34 @@ abstract class AbstractSessionContractTest {
     }
 
     @Test
+    void invalidate_calledAgainFromSessionDestroyed_doesNotRecurse() throws Exception {
+        Queue<String> events = new ConcurrentLinkedQueue<>();
+        start(b -> b.allowTypes(Tracked.class).listener(new HttpSessionListener() {
+            @Override
+            public void sessionDestroyed(HttpSessionEvent e) {
+                events.add("destroyed");
+                e.getSession().invalidate(); // a logout helper reused by the listener: a no-op
+                events.add("still valid=" + (e.getSession().getAttribute("t") != null));
+            }
+        }));
+        String id = get("info").get("id");
+        Tracked.EVENTS.clear();
+        get("bind?n=t&v=invalidate-again"); // its valueUnbound calls invalidate() too
+        HttpResponse<String> r = send("invalidate");
+        assertEquals(200, r.statusCode(), () -> r.statusCode() + ": "
+                + r.body().substring(0, Math.min(300, r.body().length())));
+        assertEquals("ISE", parse(r.body()).get("after"));
+        assertTrue(probe.find(id).isEmpty(), "session removed");
+        assertEquals(List.of("destroyed", "still valid=true"), List.copyOf(events));
+        assertEquals(List.of("bound:t:invalidate-again", "unbound:t:invalidate-again"),
+                List.copyOf(Tracked.EVENTS));
+        List<String> sent = setCookies(r);
+        assertEquals(1, sent.size(), "one expiring cookie: " + sent);
+        assertTrue(sent.get(0).startsWith("LATCHKEY=;") && sent.get(0).contains("Max-Age=0"),
+                sent.toString());
+    }
+
+    @Test
     void invalidate_concurrentRequestThatLoadedSessionEarlier_doesNotResurrectIt()
             throws Exception {
         start(b -> b);
@@ -506,6 +534,31 @@ abstract class AbstractSessionContractTest {
         assertEquals("late", get("get?n=a").get("value"));
     }
 
+    @Test
+    void merge_asyncDispatch_changeIsCommittedBeforeClientHasResponse() throws Exception {
+        start(b -> b);
+        String id = get("info").get("id");
+        for (int i = 0; i < 5; i++) {
+            HttpResponse<String> r = send("asyncdispatch?n=b&v=" + i);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(String.valueOf(i), probe.find(id).orElseThrow().attribute("b"),
+                    "committed before the response reached the client (round " + i + ")");
+        }
+    }
+
+    @Test
+    void exclusive_asyncDispatch_changeIsCommittedAndLockReleasedBeforeClientHasResponse()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofSeconds(5)));
+        String id = get("info").get("id");
+        HttpResponse<String> r = send("asyncdispatch?n=b&v=x");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("x", probe.find(id).orElseThrow().attribute("b"));
+        try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofMillis(200))) {
+            assertEquals(id, held.id(), "the lock was released at the end of the dispatch");
+        }
+    }
+
     // ---- concurrency and save modes ----
 
     @Test
@@ -597,6 +650,90 @@ abstract class AbstractSessionContractTest {
         }
         assertEquals(id, get("info").get("id"));
         assertEquals("1", get("get?n=a").get("value"));
+    }
+
+    @Test
+    void exclusive_lockTimeoutOnAsyncThread_isAnsweredWithLockTimeoutStatus() throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofMillis(300)));
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS));
+        HttpResponse<String> refused;
+        try (LogCapture log = new LogCapture()) {
+            refused = send("asyncsession");
+            assertEquals(1, log.warnings("latchkey.lockTimeout").size(),
+                    log.warnings("").toString());
+        }
+        app.release.countDown();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(503, refused.statusCode(), refused.body());
+        assertEquals(List.of(), setCookies(refused), "the client's cookie is left alone");
+        try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofSeconds(5))) {
+            assertEquals(id, held.id());
+        }
+        assertEquals("1", get("get?n=a").get("value"));
+    }
+
+    @Test
+    void exclusive_changeIdWhileSecondRequestWaits_secondGetsNoSessionAndLeavesNewCookieAlone()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofSeconds(10)));
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> login = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("login?v=alice")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "the login holds the lock");
+        app.asking = null;
+        // sent with the old cookie, like an XHR fired before the login's answer arrived
+        CompletableFuture<HttpResponse<String>> xhr = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("asksession")).header("Cookie", "LATCHKEY=" + id).build(),
+                HttpResponse.BodyHandlers.ofString());
+        awaitWaitingForLock();
+        app.release.countDown();
+        HttpResponse<String> in = login.get(10, TimeUnit.SECONDS);
+        HttpResponse<String> late = xhr.get(10, TimeUnit.SECONDS);
+        String moved = parse(in.body()).get("id");
+        assertTrue(probe.find(moved).isPresent(), in.body());
+        assertEquals(503, late.statusCode(), late.body());
+        assertEquals("none", parse(late.body()).get("session"), late.body());
+        assertEquals(List.of(), setCookies(late), "no fresh session over the login's cookie");
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir()
+                .resolve("sessions"))) {
+            assertEquals(1, files.filter(f -> f.getFileName().toString().length() == 43).count(),
+                    "no session created");
+        }
+        Map<String, String> after = get("asksession"); // the client now has the login's cookie
+        assertEquals(moved, after.get("id"));
+        assertEquals("alice", after.get("user"));
+    }
+
+    @Test
+    void exclusive_expiredCookie_stillYieldsFreshSession() throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE));
+        String id = get("info").get("id");
+        clock.advance(Duration.ofSeconds(1801));
+        String fresh = get("info").get("id");
+        assertNotEquals(id, fresh);
+        assertTrue(probe.find(fresh).isPresent());
+    }
+
+    /** Until the thread of the last "/asksession" request waits in the store for a lock. */
+    private void awaitWaitingForLock() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            Thread t = app.asking;
+            if (t != null && t.getState() == Thread.State.TIMED_WAITING
+                    && java.util.Arrays.stream(t.getStackTrace()).anyMatch(
+                            f -> f.getClassName().equals("dev.latchkey.internal.LockTable"))) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the second request never waited for the session's lock");
     }
 
     @Test

@@ -31,6 +31,8 @@ final class AppServlet implements Servlet {
     final Queue<String> events = new ConcurrentLinkedQueue<>();
     volatile CountDownLatch entered = new CountDownLatch(0);
     volatile CountDownLatch release = new CountDownLatch(0);
+    /** The thread of the last "/asksession" request, set before it asks for its session. */
+    volatile Thread asking;
     private ServletConfig config;
 
     AppServlet(SessionStore probe) {
@@ -241,6 +243,43 @@ final class AppServlet implements Servlet {
                     }
                 });
                 returned.countDown();
+            }
+            case "/asyncdispatch" -> // the dispatched part sets the attribute; no complete()
+                    req.startAsync().dispatch("/set?n=" + n + "&v=" + v);
+            case "/asyncsession" -> {
+                // asks for the session on a container thread of AsyncContext.start
+                AsyncContext ac = req.startAsync();
+                ac.start(() -> {
+                    try {
+                        HttpSession s = ((HttpServletRequest) ac.getRequest()).getSession(false);
+                        ac.getResponse().getWriter().println("session=" + s);
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    } finally {
+                        ac.complete();
+                    }
+                });
+            }
+            case "/login" -> {
+                // holds the session (its lock in exclusive mode) until released, then changes id
+                HttpSession s = req.getSession();
+                entered.countDown();
+                try {
+                    if (!release.await(10, TimeUnit.SECONDS)) {
+                        throw new IllegalStateException("never released");
+                    }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                String id = req.changeSessionId();
+                s.setAttribute("user", v);
+                resp.getWriter().println("id=" + id);
+            }
+            case "/asksession" -> {
+                asking = Thread.currentThread();
+                HttpSession s = req.getSession();
+                resp.getWriter().println("id=" + s.getId());
+                resp.getWriter().println("user=" + s.getAttribute("user"));
             }
             case "/wait" -> {
                 HttpSession s = req.getSession();

@@ -83,6 +83,14 @@ final class LatchkeyFilterInitTest {
                 Arguments.of("latchkey.sweepInterval", "99999999999999999999",
                         "whole number of seconds"),
                 Arguments.of("latchkey.sweepInterval", " ", "blank"),
+                // Long.parseLong takes any Unicode digit: Arabic-Indic 1000, full-width 60, 503
+                Arguments.of("latchkey.lockTimeout", "\u0661\u0660\u0660\u0660",
+                        "positive whole number of milliseconds"),
+                Arguments.of("latchkey.maxInactiveInterval", "\uff16\uff10",
+                        "whole number of seconds"),
+                Arguments.of("latchkey.lockTimeoutStatus", "\uff15\uff10\uff13", "400 to 599"),
+                Arguments.of("latchkey.lockTimeout", "1_000", "positive whole number"),
+                Arguments.of("latchkey.sweepInterval", "\uff16\uff10", "whole number of seconds"),
                 Arguments.of("latchkey.directory", "relative/sessions", "absolute path"),
                 Arguments.of("latchkey.macKeyFile", "keys/session.key", "absolute path"),
                 Arguments.of("latchkey.previousMacKeyFiles", "old.key", "absolute path"),
@@ -133,6 +141,40 @@ final class LatchkeyFilterInitTest {
         assertFalse(e.getMessage().contains("No enum constant")
                 || e.getMessage().contains("For input string"),
                 "no Java exception text: " + e.getMessage());
+    }
+
+    static Stream<Arguments> misspelledNames() {
+        return Stream.of(
+                Arguments.of("Latchkey.concurrency", "latchkey.concurrency"),
+                Arguments.of("LATCHKEY.lockTimeout", "latchkey.lockTimeout"),
+                Arguments.of("latchkey.Concurrency", "latchkey.concurrency"),
+                Arguments.of("latchKey.cookiename", "latchkey.cookieName"),
+                Arguments.of("Latchkey.concurency", "latchkey."));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("misspelledNames")
+    void init_nameMatchingOnlyCaseInsensitively_failsNamingTheRightSpelling(String name,
+            String right) {
+        Map<String, String> params = new HashMap<>();
+        params.put("latchkey.directory", tmp.resolve("sessions").toString());
+        params.put(name, "exclusive");
+        ServletException e = assertThrows(ServletException.class,
+                () -> new LatchkeyFilter().init(config(params)));
+        assertTrue(e.getMessage().contains("'" + name + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains("'" + right), e.getMessage());
+    }
+
+    @Test
+    void init_signedAsciiNumbers_areAccepted() throws Exception {
+        LatchkeyFilter f = new LatchkeyFilter();
+        f.init(config(Map.of("latchkey.directory", tmp.resolve("s").toString(),
+                "latchkey.lockTimeout", "+1000", "latchkey.maxInactiveInterval", "-1")));
+        try {
+            assertTrue(f.toString().contains("lockTimeout=PT1S"), f.toString());
+        } finally {
+            f.destroy();
+        }
     }
 
     @Test

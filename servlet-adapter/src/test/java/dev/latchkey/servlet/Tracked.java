@@ -7,7 +7,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A storable value that records its binding events; one whose value starts with "throw" then
- * throws from them.
+ * throws from them; one whose value starts with "invalidate" invalidates its session again when
+ * unbound.
  */
 public record Tracked(String value) implements HttpSessionBindingListener {
 
@@ -23,6 +24,9 @@ public record Tracked(String value) implements HttpSessionBindingListener {
     @Override
     public void valueUnbound(HttpSessionBindingEvent event) {
         EVENTS.add("unbound:" + event.getName() + ":" + value);
+        if (value.startsWith("invalidate")) {
+            event.getSession().invalidate();
+        }
         failIfAsked();
     }
 

@@ -9,7 +9,9 @@ import jakarta.servlet.ServletResponse;
 
 /**
  * An {@link AsyncContext} whose {@link #complete()} commits the session before the container
- * finishes the response, so the client's next request sees the changes.
+ * finishes the response, so the client's next request sees the changes, and whose
+ * {@link #start(Runnable)} answers a lock timeout escaping the task as the filter does on the
+ * request's thread.
  *
  * <p>Thread-safety: as the wrapped context.
  */
@@ -58,16 +60,28 @@ final class CommittingAsyncContext implements AsyncContext {
 
     @Override
     public void complete() {
+        if (ctx.deferComplete()) {
+            return; // a start() task of a refused request: completed when the task ends
+        }
+        completeNow();
+    }
+
+    /** Commits, then completes the container's context. */
+    void completeNow() {
         try {
-            ctx.finish();
+            ctx.runtime().completeAsync(ctx, ctx.originalResponse());
         } finally {
             delegate.complete();
         }
     }
 
+    /**
+     * Runs the task on a container thread; a lock timeout it lets escape is answered with the
+     * lock timeout status (see {@link SessionRuntime#runAsync}).
+     */
     @Override
     public void start(Runnable run) {
-        delegate.start(run);
+        delegate.start(() -> ctx.runtime().runAsync(ctx, this, run));
     }
 
     @Override

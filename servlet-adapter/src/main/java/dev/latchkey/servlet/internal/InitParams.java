@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Turns a filter's init-params into a {@link LatchkeyFilter.Builder}, failing with a
@@ -28,6 +29,8 @@ public final class InitParams {
 
     /** Prefix of every parameter this filter reads. */
     public static final String PREFIX = "latchkey.";
+
+    private static final Pattern ASCII_NUMBER = Pattern.compile("[+-]?[0-9]+");
 
     /** Parameter names and what each allows, as printed in error messages. */
     private static final Map<String, String> ALLOWED = new TreeMap<>(Map.ofEntries(
@@ -83,9 +86,9 @@ public final class InitParams {
      */
     public static LatchkeyFilter.Builder parse(FilterConfig config) throws ServletException {
         for (String name : Collections.list(config.getInitParameterNames())) {
-            if (name.startsWith(PREFIX) && !ALLOWED.containsKey(name)) {
-                throw new ServletException("unknown init-param '" + name + "' of filter '"
-                        + config.getFilterName() + "'; known parameters: " + ALLOWED.keySet());
+            if (name.regionMatches(true, 0, PREFIX, 0, PREFIX.length())
+                    && !ALLOWED.containsKey(name)) {
+                throw unknown(config, name);
             }
         }
         String dir = value(config, "latchkey.directory");
@@ -101,7 +104,7 @@ public final class InitParams {
             throw fail(config, "latchkey.directory", dir, e.getMessage(), e);
         }
         apply(config, "latchkey.maxInactiveInterval",
-                v -> b.maxInactiveInterval(Duration.ofSeconds(Long.parseLong(v))));
+                v -> b.maxInactiveInterval(Duration.ofSeconds(number(v))));
         apply(config, "latchkey.cookieName", b::cookieName);
         apply(config, "latchkey.cookiePath", b::cookiePath);
         apply(config, "latchkey.cookieDomain", b::cookieDomain);
@@ -117,11 +120,11 @@ public final class InitParams {
         apply(config, "latchkey.saveMode", v -> b.saveMode(
                 constant(SaveMode.class, v.replace('-', '_'))));
         apply(config, "latchkey.lockTimeout",
-                v -> b.lockTimeout(Duration.ofMillis(Long.parseLong(v))));
+                v -> b.lockTimeout(Duration.ofMillis(number(v))));
         apply(config, "latchkey.sweepInterval",
-                v -> b.sweepInterval(Duration.ofSeconds(Long.parseLong(v))));
+                v -> b.sweepInterval(Duration.ofSeconds(number(v))));
         apply(config, "latchkey.lockTimeoutStatus",
-                v -> b.lockTimeoutStatus(Integer.parseInt(v)));
+                v -> b.lockTimeoutStatus(Math.toIntExact(number(v))));
         apply(config, "latchkey.macKeyFile", v -> b.macKeyFile(path(v)));
         apply(config, "latchkey.previousMacKeyFiles", v -> b.previousMacKeyFiles(
                 split(v).stream().map(InitParams::path).toArray(Path[]::new)));
@@ -151,6 +154,37 @@ public final class InitParams {
             }
         });
         return b;
+    }
+
+    /**
+     * A name that starts with the prefix in any case but is not a known parameter: a typo or a
+     * wrong case, which would otherwise leave the setting at its default without a word.
+     */
+    private static ServletException unknown(FilterConfig config, String name) {
+        String hint = "";
+        for (String known : ALLOWED.keySet()) {
+            if (known.equalsIgnoreCase(name)) {
+                hint = "; names are case-sensitive: write '" + known + "'";
+            }
+        }
+        if (hint.isEmpty() && !name.startsWith(PREFIX)) {
+            hint = "; names start with '" + PREFIX + "' in lower case";
+        }
+        return new ServletException("unknown init-param '" + name + "' of filter '"
+                + config.getFilterName() + "'" + hint + "; known parameters: " + ALLOWED.keySet());
+    }
+
+    /**
+     * A whole number in ASCII digits with an optional sign: {@link Long#parseLong} also takes
+     * other scripts' digits (Arabic-Indic, full-width), which no operator means to write.
+     *
+     * @throws NumberFormatException if v is not such a number or out of range
+     */
+    private static long number(String v) {
+        if (!ASCII_NUMBER.matcher(v).matches()) {
+            throw new NumberFormatException("not [+-]?[0-9]+");
+        }
+        return Long.parseLong(v);
     }
 
     /**

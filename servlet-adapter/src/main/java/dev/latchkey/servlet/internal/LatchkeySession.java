@@ -42,6 +42,8 @@ final class LatchkeySession implements HttpSession {
     private String id;
     private Session snapshot;
     private boolean valid = true;
+    /** invalidate() is running: the session is still valid, a nested invalidate() is a no-op. */
+    private boolean invalidating;
     private boolean touchPending;
     private Duration interval;
     private boolean intervalDirty;
@@ -209,6 +211,12 @@ final class LatchkeySession implements HttpSession {
     public void invalidate() {
         synchronized (ctx) {
             checkValid("invalidate");
+            if (invalidating) {
+                // called again from sessionDestroyed or valueUnbound: the invalidation under way
+                // does it (as Tomcat and Jetty do), so no recursion and one expiring cookie
+                return;
+            }
+            invalidating = true;
             ctx.invalidate(this);
         }
     }

@@ -16,7 +16,9 @@ import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -53,6 +55,23 @@ final class RequestContext {
     private String cookieValue;
     /** Exclusive mode: the session's lock was not had in time; no session for this request. */
     private boolean refused;
+    /** The lock timeout of {@link #refused} was answered with the configured status. */
+    private boolean refusalAnswered;
+    /**
+     * Exclusive mode: the requested session existed when this request began waiting for its lock
+     * and was gone when it got it (another request invalidated it or changed its id meanwhile).
+     * A new session would replace the cookie that request just sent (a login's new id), so this
+     * request cannot create one.
+     */
+    private boolean vanished;
+    /** A top-level dispatch (REQUEST or ASYNC) of this request is running in the filter. */
+    private boolean dispatching;
+    /**
+     * Threads running an {@code AsyncContext.start} task of a refused request, and whether the
+     * task called {@code complete()}: deferred until the task returns, so that a lock timeout
+     * thrown through the task's own {@code finally { complete(); }} is still answered.
+     */
+    private final Map<Thread, Boolean> asyncRunners = new HashMap<>();
     /**
      * Where an earlier, finished dispatch of the same request left the cookie (a new id, or "" if
      * it invalidated the session), or null: an error page sees the session its request ended with.
@@ -169,6 +188,7 @@ final class RequestContext {
             lock = held;
         } else {
             held.close();
+            vanished = true; // it existed before the wait: changed or invalidated meanwhile
         }
         return s;
     }
@@ -192,6 +212,9 @@ final class RequestContext {
             throw new IllegalStateException("cannot create a session: this request could not get"
                     + " the lock of its session within latchkey.lockTimeout, and a new session"
                     + " would replace the client's cookie");
+        }
+        if (vanished) {
+            throw new SessionVanishedException();
         }
         if (finished) {
             throw new IllegalStateException("cannot create a session: the request is complete");
@@ -341,6 +364,75 @@ final class RequestContext {
     /** Whether this request's session lock was not had in time (exclusive mode). */
     synchronized boolean isRefused() {
         return refused;
+    }
+
+    /**
+     * Whether this request has no session and may not create one: refused for a lock timeout,
+     * or its session vanished while it waited for the lock (exclusive mode).
+     */
+    synchronized boolean isSessionless() {
+        return refused || vanished;
+    }
+
+    /** Records that the lock timeout was answered; false if it was already. */
+    synchronized boolean answerRefusal() {
+        if (refusalAnswered) {
+            return false;
+        }
+        refusalAnswered = true;
+        return true;
+    }
+
+    synchronized boolean isRefusalAnswered() {
+        return refusalAnswered;
+    }
+
+    /**
+     * Starts a top-level dispatch in the filter.
+     *
+     * @return false if one is running already (a second filter instance on the directory, or a
+     *     nested ASYNC-typed pass through the filter): the caller must not end the request
+     */
+    synchronized boolean enterDispatch() {
+        if (dispatching) {
+            return false;
+        }
+        dispatching = true;
+        return true;
+    }
+
+    synchronized void exitDispatch() {
+        dispatching = false;
+    }
+
+    /** The current thread starts running an AsyncContext.start task. */
+    synchronized void enterAsyncRun() {
+        asyncRunners.put(Thread.currentThread(), Boolean.FALSE);
+    }
+
+    /**
+     * The current thread's AsyncContext.start task returned or threw.
+     *
+     * @return whether it called complete(), which was deferred to now
+     */
+    synchronized boolean exitAsyncRun() {
+        return Boolean.TRUE.equals(asyncRunners.remove(Thread.currentThread()));
+    }
+
+    /**
+     * complete() is called: defers it if the request is refused and the caller is a start() task
+     * (which may be about to throw the LockTimeoutException that the filter answers).
+     */
+    synchronized boolean deferComplete() {
+        if (!refused || !asyncRunners.containsKey(Thread.currentThread())) {
+            return false;
+        }
+        asyncRunners.put(Thread.currentThread(), Boolean.TRUE);
+        return true;
+    }
+
+    HttpServletResponse originalResponse() {
+        return originalResponse;
     }
 
     /** The session id this request leaves in the client's cookie: see {@link #carried}. */

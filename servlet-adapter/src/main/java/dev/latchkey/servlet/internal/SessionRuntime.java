@@ -6,6 +6,7 @@ import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.StoreException;
 import dev.latchkey.servlet.CookieSecure;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.FilterConfig;
 import jakarta.servlet.ServletContext;
@@ -44,6 +45,7 @@ public final class SessionRuntime {
     private final AtomicBoolean warnedSameSiteNone = new AtomicBoolean();
     /** The filter's own sweep thread, or null (no sweep, or the caller's executor). */
     private final SweepThread sweepThread;
+    private final AtomicBoolean warnedTwoInstances = new AtomicBoolean();
 
     private SessionRuntime(Settings settings, SessionStore store, ServletContext servletContext,
             SweepThread sweepThread) {
@@ -52,8 +54,9 @@ public final class SessionRuntime {
         this.sweepThread = sweepThread;
         this.servletContext = servletContext;
         this.listeners = new Listeners(settings.listeners());
-        this.contextAttribute = RequestContext.class.getName() + "@"
-                + Integer.toHexString(System.identityHashCode(this));
+        // keyed by the directory: a second filter instance on the same directory in the same
+        // chain finds the first one's state instead of waiting for its lock (exclusive mode)
+        this.contextAttribute = RequestContext.class.getName() + "@" + settings.directory();
     }
 
     /**
@@ -241,14 +244,25 @@ public final class SessionRuntime {
         Object existing = req.getAttribute(contextAttribute);
         RequestContext previous = null;
         if (existing instanceof RequestContext ctx) {
-            if (!ctx.isFinished() || ctx.isRefused()) {
+            if (ctx.runtime() != this) {
+                warnTwoInstances();
+            }
+            if (!ctx.isFinished() || ctx.isSessionless()) {
                 // a forward, include, async or error dispatch inside a request we already serve;
-                // or the error page of a request refused for a lock timeout, which keeps having
-                // no session (and holds no lock) rather than create one over the client's cookie
-                if (ctx.isWrapping(req)) {
-                    chain.doFilter(request, response);
+                // or the error page of a request refused for a lock timeout (or whose session
+                // vanished while it waited), which keeps having no session (and holds no lock)
+                // rather than create one over the client's cookie
+                boolean wrapped = ctx.isWrapping(req);
+                ServletRequest r = wrapped ? request : ctx.wrap(req);
+                ServletResponse s = wrapped ? response : ctx.wrap(resp);
+                if (req.getDispatcherType() == DispatcherType.ASYNC && !ctx.isFinished()
+                        && ctx.enterDispatch()) {
+                    // a top-level async dispatch: ends the request as the first dispatch would
+                    // have, unless it goes asynchronous again; on Jetty the async cycle's
+                    // onComplete comes only after the response is sent, too late to commit
+                    ctx.runtime().dispatch(ctx, r, s, resp, chain);
                 } else {
-                    chain.doFilter(ctx.wrap(req), ctx.wrap(resp));
+                    chain.doFilter(r, s);
                 }
                 return;
             }
@@ -256,23 +270,30 @@ public final class SessionRuntime {
         }
         RequestContext ctx = new RequestContext(this, req, resp, previous);
         req.setAttribute(contextAttribute, ctx);
+        ctx.enterDispatch();
+        dispatch(ctx, ctx.request(), ctx.response(), resp, chain);
+    }
+
+    /**
+     * Runs a top-level dispatch (the request's first, or an async dispatch): answers a lock
+     * timeout the application did not catch, and ends the request unless it went asynchronous.
+     */
+    private void dispatch(RequestContext ctx, ServletRequest request, ServletResponse response,
+            HttpServletResponse resp, FilterChain chain) throws IOException, ServletException {
         Throwable failure = null;
         boolean answered = false;
         try {
-            chain.doFilter(ctx.request(), ctx.response());
+            chain.doFilter(request, response);
         } catch (IOException | ServletException | RuntimeException | Error e) {
-            LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
-            if (timeout == null || resp.isCommitted() || ctx.isAsync()) {
+            if (resp.isCommitted() || ctx.isAsync() || !answer(ctx, resp, e)) {
                 failure = e;
                 throw e;
             }
-            // exclusive mode: the session's lock was not had when the app asked for the session
-            warnLockTimeout("when the application asked for the session", timeout);
-            resp.sendError(settings.lockTimeoutStatus());
             answered = true;
         } finally {
+            ctx.exitDispatch();
             if (!ctx.isAsync()) {
-                if (ctx.isRefused() && !answered && failure == null) {
+                if (ctx.isRefused() && !answered && !ctx.isRefusalAnswered() && failure == null) {
                     LOG.warn("could not get a session lock within {} ms when the application asked"
                             + " for the session; the application handled the exception itself;"
                             + " raise latchkey.lockTimeout (Builder.lockTimeout) or shorten the"
@@ -281,6 +302,115 @@ public final class SessionRuntime {
                 }
                 endRequest(ctx, resp, failure);
             }
+        }
+    }
+
+    /**
+     * Answers e with the lock timeout status if it is this request's refusal: a lock timeout
+     * when the application asked for the session, or a session that vanished while the request
+     * waited for its lock. The caller checked that the response is not committed.
+     *
+     * @return whether e was answered
+     */
+    private boolean answer(RequestContext ctx, HttpServletResponse resp, Throwable e)
+            throws IOException {
+        LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
+        if (timeout != null) {
+            if (!ctx.answerRefusal()) {
+                return false;
+            }
+            // exclusive mode: the session's lock was not had when the app asked for the session
+            warnLockTimeout("when the application asked for the session", timeout);
+            resp.sendError(settings.lockTimeoutStatus());
+            return true;
+        }
+        if (ctx.isSessionless() && vanishedIn(e)) {
+            LOG.warn("answering {}: the session this request asked for was invalidated or given a"
+                    + " new id by another request while this one waited for its lock, and a new"
+                    + " session would replace the cookie that request sent; see docs/servlet.md,"
+                    + " \"Login flows\"", settings.lockTimeoutStatus());
+            resp.sendError(settings.lockTimeoutStatus());
+            return true;
+        }
+        return false;
+    }
+
+    private static boolean vanishedIn(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SessionVanishedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Runs an {@code AsyncContext.start} task: a lock timeout it lets escape (when it first asks
+     * for the session) is answered with the lock timeout status, as on the request's thread,
+     * instead of reaching the container's thread pool and leaving the client an empty 200.
+     */
+    void runAsync(RequestContext ctx, CommittingAsyncContext ac, Runnable task) {
+        ctx.enterAsyncRun();
+        try {
+            task.run();
+        } catch (RuntimeException | Error e) {
+            boolean completed = ctx.exitAsyncRun();
+            LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
+            if (timeout == null || !ctx.answerRefusal()) {
+                if (completed) {
+                    ac.completeNow();
+                }
+                throw e;
+            }
+            HttpServletResponse resp = ctx.originalResponse();
+            if (resp.isCommitted()) {
+                // the status is sent: the client gets what was written so far, cut short
+                warnLockTimeout("on an asynchronous thread after the response was committed"
+                        + " (the client gets a truncated response)", timeout);
+            } else {
+                warnLockTimeout("on an asynchronous thread when the application asked for the"
+                        + " session", timeout);
+                try {
+                    resp.sendError(settings.lockTimeoutStatus());
+                } catch (IOException | IllegalStateException io) {
+                    timeout.addSuppressed(io);
+                }
+            }
+            ac.completeNow();
+            return;
+        }
+        if (ctx.exitAsyncRun()) {
+            ac.completeNow();
+        }
+    }
+
+    /**
+     * {@code AsyncContext.complete()}: a commit that cannot get the lock in time (merge mode) is
+     * answered with the lock timeout status if the response is not committed.
+     */
+    void completeAsync(RequestContext ctx, HttpServletResponse resp) {
+        try {
+            ctx.finish();
+        } catch (LockTimeoutException e) {
+            if (resp.isCommitted()) {
+                throw e;
+            }
+            warnLockTimeout("at the commit of complete()", e);
+            try {
+                resp.sendError(settings.lockTimeoutStatus());
+            } catch (IOException | IllegalStateException io) {
+                e.addSuppressed(io);
+                throw e;
+            }
+        }
+    }
+
+    private void warnTwoInstances() {
+        if (warnedTwoInstances.compareAndSet(false, true)) {
+            LOG.warn("two LatchkeyFilter instances on the session directory {} run in one request"
+                    + " (declared twice: web.xml and code, or two registrations); the inner one"
+                    + " uses the outer one's session state and settings. Register the filter once"
+                    + " (reported once)", settings.directory());
         }
     }
 
