@@ -4,7 +4,8 @@
 # off, runs every workload, and stops Redis again, also when the run fails or is interrupted.
 #
 #   examples/benchmarks/bench.sh            # the whole comparison: a few minutes on 2 cores
-#   examples/benchmarks/bench.sh --quick    # under a minute, shorter and smaller
+#   examples/benchmarks/bench.sh --quick    # about a minute of measuring (more with the build
+#                                           # and on a loaded machine), shorter and smaller
 #   examples/benchmarks/bench.sh --long     # adds 1,000,000 sessions on disk (long, ~5 GB)
 #
 # Other flags go to the harness: --dir=PATH (keep the data there), --workloads=1,3,
