@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -27,16 +28,19 @@ import java.util.stream.Stream;
  * session update was lost, no card landed in another user's database and no response carried
  * another user. It runs the app first with a naive file session store, then with Latchkey.
  *
- * <p>Flags ({@code --name=value} or {@code --name value}): {@code --workers} (3), {@code --users}
- * (50), {@code --concurrency} requests in flight per user (4), {@code --duration} seconds of load
+ * <p>Flags ({@code --name=value} or {@code --name value}): {@code --workers} (3, at most
+ * {@value #MAX_WORKERS}), {@code --users} (50, at most {@value #MAX_USERS}), {@code --concurrency}
+ * requests in flight per user (4, at most {@value #MAX_CONCURRENCY}; users x concurrency at most
+ * {@value #MAX_IN_FLIGHT}), {@code --duration} seconds of load
  * per store (8), {@code --store} {@code both|naive|latchkey} (both), {@code --mode}
  * {@code exclusive|merge} for Latchkey (exclusive), {@code --dir} a directory to keep sessions and
- * databases in (a temporary directory, deleted afterwards, also when the demo is stopped with
- * SIGTERM or Ctrl-C), {@code --port} (a free one); {@code --help} prints them.
+ * databases in (made absolute against the working directory; by default a temporary directory,
+ * deleted afterwards, also when the demo is stopped with SIGTERM or Ctrl-C), {@code --port} (a
+ * free one; an explicit one must be free); {@code --help} prints them.
  * The last line the demo prints starts with {@value #FINAL_LINE_PREFIX} and gives the verdict and
  * the exit status, so that it can be found below Maven's own messages. Exit status: {@value #OK}; {@value #LATCHKEY_FAILED} if Latchkey lost or mixed up anything;
- * {@value #RUN_ERROR} if the run itself failed: bad flags, a worker that did not start or died
- * during the run, the load that could not run, or the process that started the demo (Maven) went
+ * {@value #RUN_ERROR} if the run itself failed: bad flags, {@code --port} taken, a worker that did
+ * not start or died during the run, an answer from another server on the port, the load that could not run, or the process that started the demo (Maven) went
  * away, in which case the demo stops its workers and exits.
  */
 public final class FlashcardDemo {
@@ -49,10 +53,22 @@ public final class FlashcardDemo {
     /** How the demo's last line starts: {@code grep '^latchkey-demo:'} finds it. */
     static final String FINAL_LINE_PREFIX = "latchkey-demo:";
 
-    private static final String USAGE = "flags (as --name=value or --name value): --workers=N (3)"
-            + " --users=N (50) --concurrency=N (4) --duration=SECONDS (8)"
+    /** The most worker JVMs: each one is a JVM of up to 256 MB of heap plus its own threads. */
+    static final int MAX_WORKERS = 16;
+    /** The most simulated users: each one is an HTTP client with its own selector thread. */
+    static final int MAX_USERS = 1000;
+    /** The most requests one user keeps in flight. */
+    static final int MAX_CONCURRENCY = 32;
+    /** The most requests in flight in all ({@code users x concurrency}): a thread each. */
+    static final int MAX_IN_FLIGHT = 2000;
+
+    private static final String USAGE = "flags (as --name=value or --name value): --workers=N (3, at most "
+            + MAX_WORKERS + ") --users=N (50, at most " + MAX_USERS + ") --concurrency=N (4, at"
+            + " most " + MAX_CONCURRENCY + "; users x concurrency at most " + MAX_IN_FLIGHT + ")"
+            + " --duration=SECONDS (8)"
             + " --store=both|naive|latchkey (both) --mode=exclusive|merge (exclusive) --dir=PATH"
-            + " (a temporary directory, deleted at the end) --port=N (a free one) --help;"
+            + " (a temporary directory, deleted at the end; a relative PATH is relative to the"
+            + " working directory, under Maven the directory it was started in) --port=N (a free one) --help;"
             + " see docs/demo.md";
 
     private FlashcardDemo() {
@@ -223,7 +239,7 @@ public final class FlashcardDemo {
                 store, sessions, databases, store.equals("latchkey") ? options.mode()
                         : "merge")) {
             LoadDriver.Outcome outcome = new LoadDriver(URI.create("http://127.0.0.1:"
-                    + workers.port() + "/"), options.workers()).run(options.users(),
+                    + workers.port() + "/"), options.workers(), workers.token()).run(options.users(),
                     options.concurrency(), options.duration(), databases);
             workers.requireAllAlive(); // a worker that died makes the numbers meaningless
             return new Run(store, mode, options.workers(), options.users(), workers.port(),
@@ -326,20 +342,38 @@ public final class FlashcardDemo {
         if (!mode.equals("exclusive") && !mode.equals("merge")) {
             throw new IllegalArgumentException("--mode must be exclusive or merge, not " + mode);
         }
-        int port = number(flags, "port", 0);
-        if (port > 65535) {
-            throw new IllegalArgumentException("--port must be at most 65535");
+        int port = number(flags, "port", 0, 65535);
+        int users = number(flags, "users", 1, MAX_USERS);
+        int concurrency = number(flags, "concurrency", 1, MAX_CONCURRENCY);
+        if (users * concurrency > MAX_IN_FLIGHT) {
+            throw new IllegalArgumentException("--users x --concurrency must be at most "
+                    + MAX_IN_FLIGHT + " requests in flight (one driver thread each), not "
+                    + users + " x " + concurrency + " = " + users * concurrency);
         }
-        return new Options(number(flags, "workers", 1), number(flags, "users", 1),
-                number(flags, "concurrency", 1), Duration.ofSeconds(number(flags, "duration", 1)),
-                stores, mode, flags.get("dir").isEmpty() ? null : Path.of(flags.get("dir")), port);
+        Path dir = null;
+        if (!flags.get("dir").isEmpty()) {
+            try {
+                // relative to the working directory: under Maven the project root (see the pom)
+                dir = Path.of(flags.get("dir")).toAbsolutePath().normalize();
+            } catch (InvalidPathException e) {
+                throw new IllegalArgumentException("--dir " + flags.get("dir") + " is not a"
+                        + " valid path: " + e.getMessage(), e);
+            }
+        }
+        return new Options(number(flags, "workers", 1, MAX_WORKERS), users, concurrency,
+                Duration.ofSeconds(number(flags, "duration", 1, Integer.MAX_VALUE)), stores, mode,
+                dir, port);
     }
 
-    private static int number(Map<String, String> flags, String name, int min) {
+    private static int number(Map<String, String> flags, String name, int min, int max) {
         try {
             int n = Integer.parseInt(flags.get(name));
             if (n < min) {
                 throw new IllegalArgumentException("--" + name + " must be at least " + min);
+            }
+            if (n > max) {
+                throw new IllegalArgumentException("--" + name + " must be at most " + max
+                        + ", not " + n + " (see docs/demo.md, Flags)");
             }
             return n;
         } catch (NumberFormatException e) {

@@ -12,6 +12,7 @@ import java.util.Locale;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
@@ -20,7 +21,9 @@ import org.eclipse.jetty.server.ServerConnector;
  * a port that all workers share with {@code SO_REUSEPORT}, so the kernel spreads connections over
  * the workers as a pre-fork server does.
  *
- * <p>Arguments: {@code latchkey|naive PORT SESSION_DIR DATABASE_DIR WORKER_NUMBER merge|exclusive}.
+ * <p>Arguments: {@code latchkey|naive PORT SESSION_DIR DATABASE_DIR WORKER_NUMBER merge|exclusive
+ * TOKEN}. Every answer carries the run's {@code TOKEN} in the {@value WorkerProcesses#TOKEN_HEADER}
+ * header, so that the demo can tell its own workers' answers from another listener's on the port.
  * Prints {@code READY} once it listens; stops (and exits) when its standard input closes, so a
  * worker never outlives the demo that started it.
  */
@@ -41,6 +44,7 @@ public final class FlashcardWorker {
         UserDatabases databases = new UserDatabases(Path.of(args[3]));
         int worker = Integer.parseInt(args[4]);
         Concurrency mode = Concurrency.valueOf(args[5].toUpperCase(Locale.ROOT));
+        String token = args[6];
 
         Filter sessionFilter = store.equals("latchkey")
                 ? LatchkeyFilter.builder(sessions).concurrency(mode).build()
@@ -51,6 +55,12 @@ public final class FlashcardWorker {
         connector.setHost("127.0.0.1");
         connector.setPort(port);
         connector.setReusePort(true); // every worker binds the same port
+        // on every response of this connector, error pages included
+        connector.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration()
+                .addCustomizer((request, responseHeaders) -> {
+                    responseHeaders.put(WorkerProcesses.TOKEN_HEADER, token);
+                    return request;
+                });
         server.addConnector(connector);
         ServletContextHandler context = new ServletContextHandler();
         context.setContextPath("/");

@@ -94,6 +94,9 @@ final class LoadDriver {
 
     private final URI base;
     private final int workers;
+    private final String token;
+    private final LongAdder foreign = new LongAdder();
+    private final List<String> foreignSamples = new ArrayList<>();
     private final LongAdder requests = new LongAdder();
     private final LongAdder errors = new LongAdder();
     private final LongAdder wrongUser = new LongAdder();
@@ -101,9 +104,14 @@ final class LoadDriver {
     private final List<String> errorSamples = new ArrayList<>();
     private final List<long[]> latencies = new ArrayList<>();
 
-    LoadDriver(URI base, int workers) {
+    /**
+     * @param token the run's token: an answer without it in the
+     *     {@value WorkerProcesses#TOKEN_HEADER} header came from another listener on the port
+     */
+    LoadDriver(URI base, int workers, String token) {
         this.base = base;
         this.workers = workers;
+        this.token = token;
         this.perWorker = new AtomicLongArray(workers);
     }
 
@@ -111,6 +119,8 @@ final class LoadDriver {
      * Logs every user in, runs the load for {@code duration}, then checks.
      *
      * @param databases the directory of the per-user databases, read directly for the check
+     * @throws IOException if a user could not log in, or if any answer lacked the run's token
+     *     (another server shares the port: the numbers would count its answers)
      */
     Outcome run(int users, int concurrency, Duration duration, Path databases)
             throws InterruptedException, IOException, SQLException {
@@ -124,6 +134,7 @@ final class LoadDriver {
                         .connectTimeout(Duration.ofSeconds(5)).executor(clientExecutor).build());
                 JsonNode login = send(user, post("login?user=" + u + "&name=user-" + u));
                 if (login == null) {
+                    requireOnlyOurAnswers();
                     throw new IOException("user " + u + " could not log in: " + errorSamples);
                 }
                 all.add(user);
@@ -151,7 +162,10 @@ final class LoadDriver {
                 perWorkerLoad[w] -= perWorkerBefore[w];
             }
             long[] sortedNanos = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
-            return check(all, databases, loadRequests, perWorkerLoad, seconds, sortedNanos);
+            Outcome outcome = check(all, databases, loadRequests, perWorkerLoad, seconds,
+                    sortedNanos);
+            requireOnlyOurAnswers();
+            return outcome;
         } finally {
             clientExecutor.shutdownNow();
         }
@@ -221,6 +235,16 @@ final class LoadDriver {
     }
 
     private JsonNode interpret(User user, HttpRequest request, HttpResponse<String> r) {
+        if (!r.headers().allValues(WorkerProcesses.TOKEN_HEADER).equals(List.of(token))) {
+            foreign.increment(); // not from this run's workers: neither an answer nor an error
+            synchronized (foreignSamples) {
+                if (foreignSamples.size() < 3) {
+                    foreignSamples.add(request.uri().getPath() + " -> " + r.statusCode() + " "
+                            + r.body().strip());
+                }
+            }
+            return null;
+        }
         JsonNode body;
         try {
             body = JSON.readTree(r.body());
@@ -239,6 +263,23 @@ final class LoadDriver {
             wrongUser.increment(); // the session said someone else
         }
         return body;
+    }
+
+    /**
+     * Fails if any answer so far lacked the run's token: another listener shares the port with
+     * {@code SO_REUSEPORT} (the kernel gives it some connections), so the run is not meaningful.
+     */
+    private void requireOnlyOurAnswers() throws IOException {
+        long n = foreign.sum();
+        if (n > 0) {
+            synchronized (foreignSamples) {
+                throw new IOException(n + " answers on port " + base.getPort() + " did not come"
+                        + " from this run's workers (no " + WorkerProcesses.TOKEN_HEADER
+                        + " header with the run's token): another server listens on port "
+                        + base.getPort() + " (maybe a second demo with the same --port); the"
+                        + " results are not meaningful; e.g. " + String.join("; ", foreignSamples));
+            }
+        }
     }
 
     private JsonNode error(String what) {

@@ -12,7 +12,13 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.StandardSocketOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +26,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -175,7 +183,9 @@ final class FlashcardDemoTest {
             throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         // a socket without SO_REUSEPORT holds the port: no worker can bind it
+        int port;
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = taken.getLocalPort();
             int status = FlashcardDemo.execute(new String[] {"--store=latchkey", "--workers=1",
                 "--users=1", "--duration=1", "--port=" + taken.getLocalPort(),
                 "--dir=" + tmp}, new PrintStream(OutputStream.nullOutputStream()),
@@ -184,8 +194,119 @@ final class FlashcardDemoTest {
         }
         assertTrue(lastLine(err).startsWith("latchkey-demo: RUN ERROR (exit status 2): "),
                 err.toString(StandardCharsets.UTF_8));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("did not start"),
-                err.toString(StandardCharsets.UTF_8));
+        assertTrue(lastLine(err).contains("port " + port + " is taken"), lastLine(err));
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void execute_foreignReusePortListenerOnThePort_isARunErrorNamingThePortNotALatchkeyLoss()
+            throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int port;
+        // another listener with SO_REUSEPORT (a second demo, any such server): the workers could
+        // bind beside it and the kernel would hand it some of the connections
+        try (ServerSocket foreign = new ServerSocket()) {
+            foreign.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+            foreign.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+            port = foreign.getLocalPort();
+            int status = FlashcardDemo.execute(new String[] {"--store=latchkey", "--workers=1",
+                "--users=1", "--duration=1", "--port=" + port, "--dir=" + tmp},
+                    new PrintStream(OutputStream.nullOutputStream()),
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(FlashcardDemo.RUN_ERROR, status, err.toString(StandardCharsets.UTF_8));
+        }
+        assertTrue(lastLine(err).startsWith("latchkey-demo: RUN ERROR (exit status 2): ")
+                && lastLine(err).contains("port " + port + " is taken"), lastLine(err));
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void loadDriver_answersWithoutTheRunsToken_areARunErrorNamingThePortNotALoss()
+            throws Exception {
+        // what answers when another server shares the port after the check: 200 for user 1
+        HttpServer foreign = HttpServer.create(new InetSocketAddress(
+                InetAddress.getLoopbackAddress(), 0), 50);
+        foreign.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            byte[] body = "{\"worker\":0,\"user\":1}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        foreign.start();
+        try {
+            int port = foreign.getAddress().getPort();
+            Path databases = tmp.resolve("databases");
+            new UserDatabases(databases).create(1);
+            LoadDriver driver = new LoadDriver(URI.create("http://127.0.0.1:" + port + "/"), 1,
+                    "the-runs-token");
+            IOException e = assertThrows(IOException.class,
+                    () -> driver.run(1, 1, Duration.ofSeconds(1), databases));
+            assertTrue(e.getMessage().contains("port " + port)
+                    && e.getMessage().contains("did not come from this run's workers"),
+                    e.getMessage());
+        } finally {
+            foreign.stop(0);
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void run_workersOfARun_echoTheRunsTokenInEveryAnswer() throws Exception {
+        Path dir = tmp.resolve("latchkey");
+        new UserDatabases(dir.resolve("databases")).create(1);
+        try (WorkerProcesses workers = WorkerProcesses.start(1, 0, "latchkey", dir,
+                dir.resolve("databases"), "exclusive")) {
+            HttpClient client = HttpClient.newHttpClient();
+            for (String path : List.of("counters", "no-such-page")) {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + workers.port() + "/" + path))
+                        .timeout(Duration.ofSeconds(30)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(List.of(workers.token()),
+                        r.headers().allValues(WorkerProcesses.TOKEN_HEADER), path);
+            }
+            assertEquals(32, workers.token().length(), "128 random bits, in hex");
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void start_workerThatFailsToStart_reportsTheWorkersOwnError() throws Exception {
+        Path databases = tmp.resolve("databases");
+        new UserDatabases(databases).create(1);
+        // the filter refuses a relative session directory, as it did with a relative --dir
+        IOException e = assertThrows(IOException.class, () -> WorkerProcesses.start(1, 0,
+                "latchkey", Path.of("relative-sessions"), databases, "exclusive").close());
+        assertTrue(e.getMessage().contains("worker 0") && e.getMessage().contains("did not start")
+                && e.getMessage().contains("absolute"), e.getMessage());
+        assertFalse(e.getMessage().contains("null"), e.getMessage());
+    }
+
+    /** A worker that never gets to READY: it waits for its standard input to close. */
+    static final class StuckBeforeReady {
+        private StuckBeforeReady() {
+        }
+
+        public static void main(String[] args) throws IOException {
+            System.err.println("stuck before READY");
+            while (System.in.read() != -1) {
+                // until the demo closes our standard input
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void start_workerStuckBeforeReady_timesOutNamingTheWorker() throws Exception {
+        long t0 = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> WorkerProcesses.start(1, 0,
+                "latchkey", tmp, tmp.resolve("databases"), "exclusive", Duration.ofSeconds(5),
+                StuckBeforeReady.class.getName()).close());
+        assertTrue(e.getMessage().contains("worker 0") && e.getMessage().contains("no READY within"
+                + " 5 s"), e.getMessage());
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60), "bounded");
+        assertEquals(WorkerProcesses.READY_TIMEOUT, Duration.ofSeconds(60));
     }
 
     @Test
@@ -244,6 +365,30 @@ final class FlashcardDemoTest {
         assertEquals("merge", o.mode());
         assertEquals(Path.of("/tmp/x"), o.dir());
         assertEquals(List.of("naive", "latchkey"), FlashcardDemo.parse(new String[0]).stores());
+    }
+
+    @Test
+    void parse_relativeDir_isMadeAbsoluteAgainstTheWorkingDirectory() {
+        Path dir = FlashcardDemo.parse(new String[] {"--dir=demo-runs/../demo"}).dir();
+        assertTrue(dir.isAbsolute(), dir.toString());
+        assertEquals(Path.of("").toAbsolutePath().resolve("demo"), dir);
+    }
+
+    @Test
+    void parse_beyondTheCaps_isRefusedNamingTheCap() {
+        for (String[] flags : List.of(new String[] {"--workers=17", "--workers must be at most 16"},
+                new String[] {"--users=1001", "--users must be at most 1000"},
+                new String[] {"--concurrency=33", "--concurrency must be at most 32"},
+                new String[] {"--users=1000 --concurrency=3",
+                    "--users x --concurrency must be at most 2000"})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> FlashcardDemo.parse(new String[] {flags[0]}), flags[0]);
+            assertTrue(e.getMessage().startsWith(flags[1]), e.getMessage());
+        }
+        FlashcardDemo.Options most = FlashcardDemo.parse(new String[] {"--workers=16",
+            "--users=1000", "--concurrency=2"});
+        assertEquals(16, most.workers());
+        assertEquals(2000, most.users() * most.concurrency());
     }
 
     @Test
