@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 
@@ -81,8 +82,10 @@ final class FloorContender implements Contender {
                     out.force(true);
                 }
             }
-            Files.move(file, old);
-            Files.move(tmp, file);
+            // ATOMIC_MOVE: a plain move stats source and target first, calls Latchkey's
+            // FileOps.move does not make; with it the JDK issues the rename(2) alone.
+            Files.move(file, old, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
             Files.delete(old);
             if (synced) {
                 try (FileChannel dir = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
