@@ -48,7 +48,8 @@ if command -v redis-server >/dev/null 2>&1; then
     redis_pid=$!
     for _ in $(seq 100); do
       if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
-        redis_flag="--redis=127.0.0.1:$port"
+        # --redis-owned: this server was started for the run, the harness may reconfigure it
+        redis_flag="--redis=127.0.0.1:$port --redis-owned"
         break 2
       fi
       kill -0 "$redis_pid" 2>/dev/null || break
@@ -61,4 +62,5 @@ if command -v redis-server >/dev/null 2>&1; then
   [ -n "$redis_pid" ] || echo "bench: redis-server did not start (see above): no Redis rows" >&2
 fi
 
-java -jar examples/benchmarks/target/latchkey-benchmarks.jar "$redis_flag" "$@"
+# shellcheck disable=SC2086 # redis_flag is one or two flags without spaces inside
+java -jar examples/benchmarks/target/latchkey-benchmarks.jar $redis_flag "$@"

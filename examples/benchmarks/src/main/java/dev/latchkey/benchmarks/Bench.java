@@ -79,6 +79,11 @@ public final class Bench {
         Path dir;
         /** "auto" (start redis-server if it is on the PATH), "none", or host:port. */
         String redis = "auto";
+        /**
+         * Whether the Redis of {@code --redis=HOST:PORT} was started for this run (bench.sh passes
+         * {@code --redis-owned}): only then is its configuration changed (workload 2).
+         */
+        boolean redisOwned;
         /** 1-4 as in docs/performance.md; 5 alone is workload 4's sweep (4 includes it). */
         Set<Integer> workloads = new LinkedHashSet<>(List.of(1, 2, 3, 4));
         boolean profile;
@@ -105,6 +110,9 @@ public final class Bench {
                         break;
                     case "--redis":
                         o.redis = value(kv, arg);
+                        break;
+                    case "--redis-owned":
+                        o.redisOwned = true;
                         break;
                     case "--workloads":
                         o.workloads = new LinkedHashSet<>();
@@ -137,7 +145,8 @@ public final class Bench {
     /**
      * Runs the comparison and prints the tables on standard output.
      * @param args flags: {@code --quick}, {@code --long}, {@code --dir=PATH}, {@code
-     *     --redis=HOST:PORT|none}, {@code --workloads=1,2,3,4}, {@code --profile}
+     *     --redis=HOST:PORT|none}, {@code --redis-owned}, {@code --workloads=1,2,3,4},
+     *     {@code --profile}
      * @throws Exception if a store or the harness fails
      */
     public static void main(String[] args) throws Exception {
@@ -147,7 +156,7 @@ public final class Bench {
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             System.err.println("flags: --quick | --long, --dir=PATH, --redis=HOST:PORT|none, "
-                    + "--workloads=1,2,3,4, --profile");
+                    + "--redis-owned, --workloads=1,2,3,4, --profile");
             System.exit(2);
             return;
         }
@@ -170,25 +179,28 @@ public final class Bench {
         try {
             String redis = "-";
             String redisNote = null;
+            boolean redisOwned = false;
             if (o.redis.equals("auto")) {
                 Optional<Path> exe = RedisServer.executable();
                 if (exe.isPresent()) {
                     started = RedisServer.start(exe.get(), root.resolve("redis"));
                     redis = started.address();
+                    redisOwned = true;
                 } else {
                     redisNote = "redis-server is not on the PATH: no Redis rows (bench.sh installs it)";
                 }
             } else if (!o.redis.equals("none")) {
                 redis = o.redis;
+                redisOwned = o.redisOwned;
             } else {
                 redisNote = "--redis=none: no Redis rows";
             }
-            header(out, o, root, redis, redisNote);
+            header(out, o, root, redis, redisOwned, redisNote);
             if (o.workloads.contains(1)) {
                 tables.put(1, requestCost(o, root, redis, out));
             }
             if (o.workloads.contains(2)) {
-                tables.put(2, durable(o, root, redis, out));
+                tables.put(2, durable(o, root, redis, redisOwned, out));
             }
             if (o.workloads.contains(3)) {
                 tables.put(3, contention(o, root, redis, out, failures));
@@ -215,17 +227,30 @@ public final class Bench {
         }
     }
 
-    private static void header(PrintStream out, Options o, Path root, String redis, String note)
-            throws IOException {
+    private static void header(PrintStream out, Options o, Path root, String redis,
+            boolean redisOwned, String note) throws IOException {
         out.printf(Locale.ROOT, "Latchkey benchmarks (%s mode): %d cores, Java %s, %s %s, %s file "
                 + "system at %s%n", o.mode.name().toLowerCase(Locale.ROOT),
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"),
                 System.getProperty("os.name"), System.getProperty("os.version"),
                 Files.getFileStore(root).type(), root);
         out.printf(Locale.ROOT, "load average at start: %s; Redis: %s%n", loadAverage(),
-                redis.equals("-") ? note : redis + " (loopback, persistence off)");
+                redis.equals("-") ? note : redis + " (" + (redisOwned ? "started for this run"
+                        : "given with --redis, not reconfigured") + "; " + persistence(root, redis)
+                        + ")");
         out.println("session: 10 attributes, ~1 KiB; times in microseconds; ratios against "
                 + "Latchkey in the same run (x > 1: more time, or more ops/s)");
+    }
+
+    /** The server's persistence settings as CONFIG GET reports them. */
+    private static String persistence(Path root, String redis) {
+        try (RedisContender admin = (RedisContender) Contenders.open(Contenders.REDIS, root,
+                false, redis, "admin")) {
+            return "CONFIG GET: appendonly " + admin.config("appendonly") + ", appendfsync "
+                    + admin.config("appendfsync") + ", save '" + admin.config("save") + "'";
+        } catch (Exception e) {
+            return "CONFIG GET failed: " + e;
+        }
     }
 
     private static String loadAverage() {
@@ -306,10 +331,18 @@ public final class Bench {
         return t;
     }
 
-    private static Table durable(Options o, Path root, String redis, PrintStream out)
-            throws Exception {
+    private static Table durable(Options o, Path root, String redis, boolean redisOwned,
+            PrintStream out) throws Exception {
         List<String> stores = stores(redis, Contenders.FLOOR, Contenders.LATCHKEY,
                 Contenders.REDIS);
+        String skipped = null;
+        if (stores.contains(Contenders.REDIS) && !redisOwned) {
+            stores.remove(Contenders.REDIS);
+            skipped = "redis: not measured: workload 2 turns on appendonly/appendfsync always, and "
+                    + "the harness reconfigures only a Redis started for this run (by itself or "
+                    + "bench.sh, which passes --redis-owned), not one given with --redis";
+            out.println("  " + skipped);
+        }
         Map<String, Statistics> s;
         if (stores.contains(Contenders.REDIS)) {
             try (RedisContender admin = (RedisContender) Contenders.open(Contenders.REDIS, root,
@@ -317,6 +350,8 @@ public final class Bench {
                 admin.configure("appendfsync", "always");
                 admin.configure("appendonly", "yes");
                 waitForAof(admin);
+                out.println("  redis for workload 2: appendonly " + admin.config("appendonly")
+                        + ", appendfsync " + admin.config("appendfsync") + " (CONFIG GET)");
                 try {
                     s = jmh(o, root, redis, stores, true, new int[] {1}, out,
                             "workload 2, request cost with fsync");
@@ -332,6 +367,9 @@ public final class Bench {
                 + "and directory forced per commit; Redis: AOF with appendfsync always)", stores, s,
                 "1", "no fsync option");
         t.note("tomcat, jetty, naive: no option to force a commit to disk; not measured");
+        if (skipped != null) {
+            t.note(skipped);
+        }
         t.print(out);
         return t;
     }
@@ -432,7 +470,7 @@ public final class Bench {
                 + "checked at the end", processes, threads, o.mode.contentionMillis / 1000.0,
                 o.mode.contentionWarmupMillis / 1000.0),
                 "sessions", "attributes", "store", "op", "ops/s", "ops/s vs latchkey", "acked",
-                "lost", "errors");
+                "lost", "extra", "errors");
         Map<String, Map<String, Long>> errorsSeen = new TreeMap<>();
         try (Contention c = Contention.start(root.resolve("contention"), redis, processes, threads,
                 o.mode.contentionWarmupMillis, o.mode.contentionMillis)) {
@@ -458,17 +496,17 @@ public final class Bench {
                         if (config.store().equals(Contenders.LATCHKEY)
                                 && (distinct || config.atomic())) {
                             base = r.opsPerSecond();
-                            if (r.lost() != 0 || r.errors() != 0) {
+                            if (r.lost() != 0 || r.extra() != 0 || r.errors() != 0) {
                                 failures.add(String.format(Locale.ROOT, "%d sessions, %s: lost %d,"
-                                        + " errors %d (%s)", sessions, config.op(), r.lost(),
-                                        r.errors(), r.errorKinds()));
+                                        + " extra %d, errors %d (%s)", sessions, config.op(),
+                                        r.lost(), r.extra(), r.errors(), r.errorKinds()));
                             }
                         }
                         t.add(sessions == 1 ? "1 (hot)" : String.format(Locale.ROOT, "%,d",
                                 sessions), distinct ? "own per thread" : "one counter",
                                 config.store(), config.op(), Table.number(r.opsPerSecond()),
                                 Table.ratio(r.opsPerSecond(), base), r.acked(), r.lost(),
-                                r.errors());
+                                r.extra(), r.errors());
                         Map<String, Long> seen = errorsSeen.computeIfAbsent(config.store(),
                                 k -> new TreeMap<>());
                         r.errorKinds().forEach((k, n) -> seen.merge(k, n, Long::sum));
@@ -478,6 +516,8 @@ public final class Bench {
         }
         t.note("own per thread: each thread increments its own attribute (find/load, +1, plain "
                 + "commit/save); one counter: every thread increments the same attribute");
+        t.note("lost: increments a counter is short of its acknowledged total; extra: increments "
+                + "it is over it (applied, not acknowledged); counted per counter, not netted");
         t.note("latchkey find+commit on one counter is a plain read-modify-write: the later commit "
                 + "wins (use update or a SessionLock); it is shown, not counted as a failure");
         for (Map.Entry<String, Map<String, Long>> e : errorsSeen.entrySet()) {

@@ -43,8 +43,8 @@ final class Contention implements AutoCloseable {
     }
 
     /** What one run measured. */
-    record Outcome(Config config, double opsPerSecond, long acked, long lost, long errors,
-            Map<String, Long> errorKinds) {
+    record Outcome(Config config, double opsPerSecond, long acked, long lost, long extra,
+            long errors, Map<String, Long> errorKinds) {
     }
 
     private final List<Worker> workers = new ArrayList<>();
@@ -109,6 +109,9 @@ final class Contention implements AutoCloseable {
         try (Contender setup = Contenders.open(config.store(), dir, false, redis, namespace)) {
             ids = Contenders.populate(setup, config.sessions());
         }
+        // write back the sessions just created (and the previous run's files) before measuring,
+        // so that no store runs over another's write-back
+        Contenders.flushDirtyPages();
         Path idsFile = root.resolve("run-" + n + ".ids");
         Files.write(idsFile, List.of(ids), StandardCharsets.UTF_8);
         try {
@@ -141,15 +144,15 @@ final class Contention implements AutoCloseable {
                     }
                 }
             }
-            long[] ackedAndLost = check(config, dir, namespace, n);
+            long[] counts = check(config, dir, namespace, n);
             double perSecond = ops * 1000.0 / measureMillis;
             if (progress != null) {
-                progress.printf("  w3 %-8s %-8s %-8s %-13s %9.0f ops/s  acked %7d  lost %6d  errors %6d%n",
+                progress.printf("  w3 %-8s %-8s %-8s %-13s %9.0f ops/s  acked %7d  lost %6d  extra %6d  errors %6d%n",
                     config.sessions() == 1 ? "hot" : config.sessions() + "",
                     config.distinct() ? "distinct" : "counter", config.store(), config.op(),
-                    perSecond, ackedAndLost[0], ackedAndLost[1], errors);
+                    perSecond, counts[0], counts[1], counts[2], errors);
             }
-            return new Outcome(config, perSecond, ackedAndLost[0], ackedAndLost[1], errors, kinds);
+            return new Outcome(config, perSecond, counts[0], counts[1], counts[2], errors, kinds);
         } finally {
             if (config.store().equals(Contenders.REDIS)) {
                 try (Contender c = Contenders.open(Contenders.REDIS, dir, false, redis, namespace)) {
@@ -161,7 +164,12 @@ final class Contention implements AutoCloseable {
         }
     }
 
-    /** Reads every counter back: returns {acknowledged, lost}. */
+    /**
+     * Reads every counter back: returns {acknowledged, lost, extra}. Lost counts the increments a
+     * counter is short of its acknowledged total, extra the ones it is over it (an increment
+     * applied but not acknowledged, e.g. a save that failed after writing); both per counter,
+     * never netted against each other.
+     */
     private long[] check(Config config, Path dir, String namespace, int n) throws Exception {
         Map<String, Map<String, Integer>> expected = new HashMap<>();
         for (int w = 0; w < workers.size(); w++) {
@@ -174,6 +182,7 @@ final class Contention implements AutoCloseable {
         }
         long acked = 0;
         long lost = 0;
+        long extra = 0;
         try (Contender reader = Contenders.open(config.store(), dir, false, redis, namespace)) {
             for (Map.Entry<String, Map<String, Integer>> session : expected.entrySet()) {
                 Map<String, Object> actual;
@@ -186,10 +195,11 @@ final class Contention implements AutoCloseable {
                     int got = actual == null ? 0 : Contender.count(actual.get(counter.getKey()));
                     acked += counter.getValue();
                     lost += Math.max(0, counter.getValue() - got);
+                    extra += Math.max(0, got - counter.getValue());
                 }
             }
         }
-        return new long[] {acked, lost};
+        return new long[] {acked, lost, extra};
     }
 
     private Path result(int n, int w) {

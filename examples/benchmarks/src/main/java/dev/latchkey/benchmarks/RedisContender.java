@@ -2,11 +2,16 @@ package dev.latchkey.benchmarks;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+import org.springframework.data.redis.core.Cursor;
+import org.springframework.data.redis.core.ScanOptions;
 import org.springframework.data.redis.core.RedisTemplate;
 import org.springframework.data.redis.serializer.RedisSerializer;
 import org.springframework.session.Session;
@@ -23,8 +28,10 @@ import org.springframework.session.data.redis.RedisSessionRepository;
 final class RedisContender implements Contender {
     private final LettuceConnectionFactory connections;
     private final RedisSessionRepository repository;
+    private final String namespace;
 
     RedisContender(String host, int port, String namespace) {
+        this.namespace = namespace;
         connections = new LettuceConnectionFactory(new RedisStandaloneConfiguration(host, port));
         connections.afterPropertiesSet();
         connections.start();
@@ -105,10 +112,47 @@ final class RedisContender implements Contender {
         return true;
     }
 
-    /** Removes every key of the server's current database (between runs). */
+    /**
+     * Removes this run's keys, those under its namespace (SCAN MATCH namespace:*, then DEL), and
+     * nothing else: the server may hold other data.
+     */
     void flush() {
+        ScanOptions options = ScanOptions.scanOptions().match(glob(namespace) + ":*").count(1000)
+                .build();
         try (RedisConnection connection = connections.getConnection()) {
-            connection.serverCommands().flushDb();
+            List<byte[]> batch = new ArrayList<>();
+            try (Cursor<byte[]> keys = connection.keyCommands().scan(options)) {
+                while (keys.hasNext()) {
+                    batch.add(keys.next());
+                    if (batch.size() == 1000) {
+                        connection.keyCommands().del(batch.toArray(new byte[0][]));
+                        batch.clear();
+                    }
+                }
+            }
+            if (!batch.isEmpty()) {
+                connection.keyCommands().del(batch.toArray(new byte[0][]));
+            }
+        }
+    }
+
+    /** The namespace as a literal glob pattern (Redis MATCH syntax). */
+    private static String glob(String literal) {
+        StringBuilder b = new StringBuilder();
+        for (char c : literal.toCharArray()) {
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+                b.append('\\');
+            }
+            b.append(c);
+        }
+        return b.toString();
+    }
+
+    /** A server configuration value as {@code CONFIG GET} reports it, or null. */
+    String config(String parameter) {
+        try (RedisConnection connection = connections.getConnection()) {
+            Properties p = connection.serverCommands().getConfig(parameter);
+            return p == null ? null : p.getProperty(parameter);
         }
     }
 
