@@ -89,7 +89,12 @@ public interface SessionLock extends AutoCloseable {
 
     /**
      * Releases the lock. Idempotent, and safe to call from several threads at once: the lock is
-     * released exactly once.
+     * released exactly once. Never blocks: called (from a timeout's thread, say) while an
+     * operation of this handle runs in another thread, it only marks the handle closed; that
+     * operation runs to its end with the lock held (a commit is published whole, a
+     * {@link #changeId()} keeps the new id's lock until it is done) and releases every lock of the
+     * handle as it returns. Every later call but {@link #id()} and this one throws
+     * {@link IllegalStateException}.
      */
     @Override
     void close();

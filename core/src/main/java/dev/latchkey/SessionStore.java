@@ -286,8 +286,10 @@ public interface SessionStore extends AutoCloseable {
      * <p>To remove everything that is due, call it until {@link SweepResult#more()} is false, or
      * enable the {@linkplain StoreConfig.Builder#backgroundSweep background sweep}.
      *
-     * @param limit the most index entries to act on (remove a session or drop a stale entry);
-     *     skipped sessions do not count, so a call also looks at the few that are in use
+     * @param limit the most index entries to visit: every entry looked at counts, also one left
+     *     in place (a session in use, a file this store refuses); empty buckets of the index that
+     *     it removes have a bound of the same size. The next call resumes after the entries that
+     *     this one left in place, so entries that stay cannot stall the sweep
      * @return what the sweep did
      * @throws IllegalArgumentException if limit is less than 1
      * @throws StoreException if the index cannot be listed or a file cannot be removed; what was

@@ -7,9 +7,11 @@ package dev.latchkey;
  *
  * @param examined index entries the sweep looked at, including skipped ones
  * @param removed expired sessions whose files it removed
- * @param skipped entries it left for a later sweep: the session's lock was held at that instant
- *     (it is in use), or its file could not be read (logged at WARN)
- * @param more true if it stopped at its limit and more entries are due; call it again
+ * @param skipped entries it left in place: the session's lock was held at that instant (it is
+ *     in use), its file is refused and left for a store that can read it (a MAC key this store
+ *     lacks, a newer format), or its file could not be read (logged at WARN)
+ * @param more true if it stopped at its limit and more entries are due; call it again (the next
+ *     call resumes after the entries this one left in place)
  */
 public record SweepResult(int examined, int removed, int skipped, boolean more) {
 

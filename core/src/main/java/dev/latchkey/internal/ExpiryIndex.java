@@ -171,6 +171,13 @@ final class ExpiryIndex {
      */
     boolean add(String id, long due) {
         Path marker = marker(id, due);
+        try {
+            // the marker is named by the bearer id: never created through a planted link
+            RealDirectories.refuseNonDirectory(root);
+            RealDirectories.refuseNonDirectory(marker.getParent());
+        } catch (IOException e) {
+            throw SessionFiles.storeException("cannot check expiry bucket", marker.getParent(), e);
+        }
         for (int attempt = 0; ; attempt++) {
             try {
                 Files.createFile(marker, fileMode);
@@ -201,10 +208,8 @@ final class ExpiryIndex {
 
     private void createDirectory(Path bucket) {
         try {
-            Files.createDirectories(root, dirMode);
-            Files.createDirectory(bucket, dirMode);
-        } catch (FileAlreadyExistsException e) {
-            // made by another thread or process
+            RealDirectories.ensure(root, dirMode);
+            RealDirectories.ensure(bucket, dirMode);
         } catch (IOException e) {
             throw SessionFiles.storeException("cannot create expiry bucket", bucket, e);
         }
@@ -354,7 +359,7 @@ final class ExpiryIndex {
         Path target = quarantine.resolve("expiry." + entry.getParent().getFileName() + "."
                 + entry.getFileName() + "." + System.currentTimeMillis());
         try {
-            Files.createDirectories(quarantine, dirMode);
+            RealDirectories.ensure(quarantine, dirMode);
             Files.move(entry, target, StandardCopyOption.ATOMIC_MOVE);
             LOG.warn("{} is {}; moved to {}", Redaction.path(entry), reason,
                     Redaction.path(target));

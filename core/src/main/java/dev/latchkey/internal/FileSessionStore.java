@@ -161,11 +161,10 @@ public final class FileSessionStore implements SessionStore {
                 }
             }
             Path sessions = layout.sessions();
-            try {
-                Files.createDirectory(sessions, FileModes.directory(root));
-            } catch (java.nio.file.FileAlreadyExistsException present) {
-                // usual
-            }
+            // a link planted at one of these names is removed, never followed (RealDirectories)
+            RealDirectories.ensure(sessions, FileModes.directory(root));
+            RealDirectories.refuseNonDirectory(layout.expiry());
+            RealDirectories.refuseNonDirectory(layout.quarantine());
             if (!Files.isReadable(root) || !Files.isWritable(root)
                     || !Files.isWritable(sessions)) {
                 throw new StoreException("the session directory must be readable and writable by"

@@ -7,7 +7,8 @@ import dev.latchkey.SessionLock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
@@ -16,14 +17,27 @@ import java.util.function.UnaryOperator;
  * the clock: the session may expire while held).
  *
  * <p>Not thread-safe: one thread at a time, any thread; except {@link #close()}, which any number
- * of threads may call at once (the stripe is released exactly once).
+ * of threads may call at once, also while an operation runs (the stripe is released exactly once).
+ * A close during an operation only marks the handle closed: releasing the stripe then would let
+ * another writer in mid-commit (its acknowledged commit would be overwritten), and a
+ * {@code changeId} would take the new id's stripe after the close and keep it forever. The
+ * running operation releases the stripes as it ends. Waiting in close for the operation instead
+ * was rejected: close may come from a timeout's thread while the operation waits for a lock (up
+ * to the lock timeout) or for a slow disk, and must not block it.
  */
 final class HeldSessionLock implements SessionLock {
+    private static final int IDLE = 0;
+    private static final int RUNNING = 1;
+    private static final int CLOSED = 2;
+
     private final FileSessionStore store;
-    private String id;
-    private LockTable.Held held; // null: a malformed id, nothing to guard
-    /** Set once: two threads that close at once release the stripe once (compare-and-set). */
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile String id;
+    private volatile LockTable.Held held; // null: a malformed id, nothing to guard
+    /**
+     * RUNNING while an operation runs, CLOSED once closed (both bits: closed during an
+     * operation, which then releases). Compare-and-set makes the release happen exactly once.
+     */
+    private final AtomicInteger state = new AtomicInteger(IDLE);
 
     HeldSessionLock(FileSessionStore store, String id, LockTable.Held held) {
         this.store = store;
@@ -38,34 +52,51 @@ final class HeldSessionLock implements SessionLock {
 
     @Override
     public Optional<Session> session() {
-        requireOpen();
-        return store.readLocked(id);
+        return run(() -> store.readLocked(id));
     }
 
     @Override
     public Optional<Session> commit(SessionChange change) {
         ChangeImpl delta = ChangeImpl.of(change);
-        requireOpen();
-        return store.commitLocked(id, delta, held);
+        return run(() -> store.commitLocked(id, delta, held));
     }
 
     @Override
     public Optional<Session> update(String name, UnaryOperator<Object> function) {
         ValueCodec.checkName(name);
         Objects.requireNonNull(function, "function");
-        requireOpen();
-        return store.updateLocked(id, name, function, held);
+        return run(() -> store.updateLocked(id, name, function, held));
     }
 
     @Override
     public boolean invalidate() {
-        requireOpen();
-        return store.invalidateLocked(id);
+        return run(() -> store.invalidateLocked(id));
     }
 
     @Override
     public Optional<Session> changeId() {
-        requireOpen();
+        return run(this::changeIdRunning);
+    }
+
+    /** Runs one operation of the handle; a close meanwhile takes effect as it ends. */
+    private <T> T run(Supplier<T> operation) {
+        if (!state.compareAndSet(IDLE, RUNNING)) {
+            throw new IllegalStateException((state.get() & CLOSED) != 0
+                    ? "this session lock was closed"
+                    : "this session lock is used by another thread at this moment; use a handle"
+                    + " from one thread at a time");
+        }
+        try {
+            return operation.get();
+        } finally {
+            if (!state.compareAndSet(RUNNING, IDLE)) {
+                state.set(CLOSED); // closed meanwhile: the close left the release to us
+                release();
+            }
+        }
+    }
+
+    private Optional<Session> changeIdRunning() {
         if (held == null || store.readLocked(id).isEmpty()) {
             return Optional.empty();
         }
@@ -118,22 +149,30 @@ final class HeldSessionLock implements SessionLock {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            if (held != null) {
-                held.release();
+        while (true) {
+            int now = state.get();
+            if ((now & CLOSED) != 0) {
+                return;
+            }
+            if (state.compareAndSet(now, now | CLOSED)) {
+                if (now == IDLE) {
+                    release();
+                } // else the running operation releases as it ends
+                return;
             }
         }
     }
 
-    private void requireOpen() {
-        if (closed.get()) {
-            throw new IllegalStateException("this session lock was closed");
+    private void release() {
+        LockTable.Held had = held;
+        if (had != null) {
+            had.release();
         }
     }
 
     @Override
     public String toString() {
         return "SessionLock[" + FileSessionStore.describe(id)
-                + (closed.get() ? ", released]" : "]");
+                + ((state.get() & CLOSED) != 0 ? ", released]" : "]");
     }
 }

@@ -56,7 +56,12 @@ import java.util.concurrent.locks.LockSupport;
  *       semaphores. The
  *       price: that one system property is not a string ({@code Properties.store} and
  *       {@code list} on the system properties would throw; {@code stringPropertyNames},
- *       {@code getProperty} and the JDK's tools skip it). Its layout is version 1 of the key;
+ *       {@code getProperty} and the JDK's tools skip it). {@code System.setProperties(null)}
+ *       (or a replacement {@code Properties}) throws the JVM-wide registry away: a copy that
+ *       has seen it puts its handle back on its next open, but a copy that opens a store
+ *       first after the reset, and has not seen the registry, starts a new one, with its own
+ *       channel and semaphores, and its close can drop the other copy's locks. Do not reset
+ *       the system properties while Latchkey is in use. Its layout is version 1 of the key;
  *       a copy that changed it would have to use a new key.</li>
  *   <li>{@code FileChannel} is an interruptible channel: an interrupt during a blocking
  *       {@code lock()}, a read, a write or {@code size()} closes it, and with it every lock the

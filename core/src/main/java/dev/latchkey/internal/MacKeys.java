@@ -357,7 +357,7 @@ public final class MacKeys {
             }
             if (holdsSessions(layout)) {
                 LOG.warn("created a new MAC key file {}, but {} already holds sessions: those"
-                        + " signed with another key will be refused and moved to quarantine;"
+                        + " signed with another key are refused (\"no session\", left in place);"
                         + " if the key file was moved or lost, stop every process and put it"
                         + " back", file, layout.root());
             } else {

@@ -100,6 +100,13 @@ final class Recovery {
 
     private List<Path> subdirectories(Path sessions) {
         List<Path> dirs = new ArrayList<>();
+        try {
+            RealDirectories.refuseNonDirectory(sessions); // a planted link is never walked
+        } catch (IOException e) {
+            errors.add(SessionFiles.storeException("cannot check the session directory",
+                    sessions, e));
+            return dirs;
+        }
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(sessions)) {
             for (Path entry : stream) {
                 if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {

@@ -103,9 +103,17 @@ final class SessionFiles {
         }
 
         Current(SessionRecord record, boolean fromOld, boolean quarantined) {
+            this(record, fromOld, quarantined, false);
+        }
+
+        /** Whether a file is there that this store refuses and leaves in place. */
+        final boolean refused;
+
+        Current(SessionRecord record, boolean fromOld, boolean quarantined, boolean refused) {
             this.record = record;
             this.fromOld = fromOld;
             this.quarantined = quarantined;
+            this.refused = refused;
         }
     }
 
@@ -134,6 +142,14 @@ final class SessionFiles {
 
     /** Reads the state under the lock, tidying leftovers of crashes and moving damage aside. */
     Current readLocked(String id) {
+        return readLocked(id, false);
+    }
+
+    /**
+     * As {@link #readLocked(String)}; {@code quiet}: a file refused and left in place is logged at
+     * DEBUG, not WARN (a sweep, which meets the same files again and again, sums them up).
+     */
+    Current readLocked(String id, boolean quiet) {
         Path current = layout.current(id);
         Path old = layout.old(id);
         byte[] bytes = readIfExists(current);
@@ -155,9 +171,14 @@ final class SessionFiles {
         } catch (RecordFormat.DamagedException e) {
             Path damaged = fromOld ? old : current;
             if (e.leaveInPlace) {
-                LOG.warn("session file {} is refused: {}; it is left in place",
-                        Redaction.path(damaged), Redaction.text(e.getMessage()));
-                return new Current(null, false);
+                if (quiet) {
+                    LOG.debug("session file {} is refused: {}; it is left in place",
+                            Redaction.path(damaged), Redaction.text(e.getMessage()));
+                } else {
+                    LOG.warn("session file {} is refused: {}; it is left in place",
+                            Redaction.path(damaged), Redaction.text(e.getMessage()));
+                }
+                return new Current(null, false, false, true);
             }
             quarantine(damaged, e.getMessage());
             return new Current(null, fromOld, true);
@@ -214,6 +235,9 @@ final class SessionFiles {
         String id = next.id;
         Path temp = layout.temp(id);
         Path current = layout.current(id);
+        if (previous.record == null) {
+            verifyDirectories(id); // a new file named by its bearer id: never through a link
+        }
         writeTemp(temp, bytesOf(next));
         boolean hides = previous.record != null && !previous.fromOld;
         if (previous.record != null && previous.fromOld) {
@@ -292,6 +316,7 @@ final class SessionFiles {
     void move(String oldId, SessionRecord next) {
         Path temp = layout.temp(next.id);
         Path current = layout.current(next.id);
+        verifyDirectories(next.id);
         writeTemp(temp, bytesOf(next));
         try {
             delete(oldId);
@@ -384,6 +409,14 @@ final class SessionFiles {
         }
     }
 
+    /** Removes a leftover {@code ID.tmp} of an id, if there is one; the stripe must be held. */
+    void removeLeftoverTemp(String id) {
+        Path temp = layout.temp(id);
+        if (exists(temp)) {
+            removeLeftover(temp);
+        }
+    }
+
     private void removeLeftover(Path temp) {
         if (!Files.isRegularFile(temp, LinkOption.NOFOLLOW_LINKS)) {
             LOG.warn("removing {}: not a regular file", Redaction.path(temp));
@@ -402,12 +435,26 @@ final class SessionFiles {
 
     private void createDirectory(Path dir) {
         try {
-            Files.createDirectories(dir.getParent());
-            Files.createDirectory(dir, dirMode);
-        } catch (java.nio.file.FileAlreadyExistsException e) {
-            // made by another thread or process: fine
+            RealDirectories.ensure(layout.sessions(), dirMode);
+            RealDirectories.ensure(dir, dirMode);
         } catch (IOException e) {
             throw storeException("cannot create session subdirectory", dir, e);
+        }
+    }
+
+    /**
+     * Before a file under a new id is written (create, changeId): {@code sessions/} and the id's
+     * subdirectory must be real directories, not links planted to carry the file, whose name is
+     * the bearer id, out of the session directory. Two {@code lstat}s; commits of existing
+     * sessions do not need them (through a link they find no file of their id, and write nothing).
+     */
+    private void verifyDirectories(String id) {
+        Path subdirectory = layout.current(id).getParent();
+        try {
+            RealDirectories.ensure(layout.sessions(), dirMode);
+            RealDirectories.refuseNonDirectory(subdirectory); // a missing one is made on write
+        } catch (IOException e) {
+            throw storeException("cannot check session subdirectory", subdirectory, e);
         }
     }
 
@@ -483,7 +530,7 @@ final class SessionFiles {
         Path target = layout.quarantine().resolve(damaged.getFileName() + "."
                 + System.currentTimeMillis() + "." + slug);
         try {
-            Files.createDirectories(layout.quarantine(), dirMode);
+            RealDirectories.ensure(layout.quarantine(), dirMode);
             Files.move(damaged, target, StandardCopyOption.ATOMIC_MOVE);
             quarantined.increment();
             LOG.warn("session file {} is damaged ({}); moved to {}", Redaction.path(damaged),

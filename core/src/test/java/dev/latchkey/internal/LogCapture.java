@@ -41,8 +41,17 @@ final class LogCapture implements AutoCloseable {
 
     /** The WARN lines printed so far that contain every one of the given fragments. */
     List<String> warnings(String... fragments) {
+        return lines(" WARN ", fragments);
+    }
+
+    /** The ERROR lines printed so far that contain every one of the given fragments. */
+    List<String> errors(String... fragments) {
+        return lines(" ERROR ", fragments);
+    }
+
+    private List<String> lines(String level, String... fragments) {
         return bytes.toString(StandardCharsets.UTF_8).lines()
-                .filter(l -> l.contains(" WARN "))
+                .filter(l -> l.contains(level))
                 .filter(l -> {
                     for (String f : fragments) {
                         if (!l.contains(f)) {
