@@ -6,6 +6,7 @@ import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -251,9 +252,13 @@ final class ExpiryIndex {
         long[] keys = new long[64];
         int size = 0;
         List<Path> buckets = new ArrayList<>();
+        if (Files.isSymbolicLink(root)) {
+            return new Marked(keys, 0); // a planted link: never walked (a sweep removes it)
+        }
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(root)) {
             for (Path bucket : stream) {
-                if (parseBucket(bucket.getFileName().toString()) != NONE) {
+                if (parseBucket(bucket.getFileName().toString()) != NONE
+                        && Files.isDirectory(bucket, LinkOption.NOFOLLOW_LINKS)) { // no link
                     buckets.add(bucket);
                 }
             }
