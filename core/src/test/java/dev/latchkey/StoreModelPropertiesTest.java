@@ -647,7 +647,10 @@ final class StoreModelPropertiesTest {
             }
             if (!planted.isEmpty()) {
                 // stale markers: each is examined, which ones fall under the limit is unknown
-                if (!result.more() && heldId == null) {
+                // a call that resumed a pass skips by position what earlier calls left, so a
+                // marker planted behind the cursor waits for the next pass: only a fresh pass
+                // (the call after a pass ended) must leave no due marker
+                if (!result.more() && heldId == null && !store.sweep(limit).more()) {
                     for (String marker : markers()) {
                         assertTrue(Long.parseLong(marker.substring(0, marker.indexOf('/')))
                                 > now(), context + ": due marker " + marker + " is left");
