@@ -10,10 +10,8 @@ package dev.latchkey;
  * @param skipped entries it left in place: the session's lock was held at that instant (it is
  *     in use), its file is refused and left for a store that can read it (a MAC key this store
  *     lacks, a newer format), or its file could not be read (logged at WARN)
- * @param more true if entries may still be due: it stopped at its limit (the next call resumes
- *     after the entries this one left in place), or it resumed where an earlier call stopped and
- *     reached the end (the next call starts a pass from the oldest bucket); call it again. False
- *     only after a pass from the oldest due bucket that did not stop at its limit
+ * @param more true if it stopped at its limit and more entries are due; call it again (the next
+ *     call resumes after the entries this one left in place)
  */
 public record SweepResult(int examined, int removed, int skipped, boolean more) {
 

@@ -92,13 +92,29 @@ final class Sweeper {
             counts.buckets += walk.linksRemoved;
             walk.linksRemoved = 0;
             entriesVisited.add(due.size());
-            more = walkDue(walk, due, from, counts);
-            if (!more && from != null) {
-                // this call resumed where an earlier one stopped and skipped what that one left
-                // (counted by position, and positions shift as entries come and go): only a walk
-                // from the oldest bucket may say that nothing due was missed, so it wraps around
-                // once, within the same limit
-                more = walkDue(walk, due, null, counts);
+            for (long bucket : due) {
+                if (from != null && bucket < from[0]) {
+                    continue; // done earlier in this pass
+                }
+                int skip = from != null && bucket == from[0] ? (int) from[1] : 0;
+                Boolean leftSome = sweepBucket(walk, bucket, skip, counts);
+                if (leftSome == null) {
+                    more = true; // the bound is reached and this bucket has another entry
+                    resume = new long[] {bucket, counts.leftInBucket};
+                    break;
+                }
+                if (!leftSome) {
+                    // a bucket this call emptied is paid for by its markers; one found empty
+                    // (left by writers moving markers, or planted) counts toward a bound of its
+                    // own, so that empty buckets cannot crowd out the markers behind them
+                    if (counts.visitedInBucket > 0) {
+                        walk.removeBucketIfEmpty(bucket);
+                    } else if (counts.buckets < limit) {
+                        counts.buckets++;
+                        entriesVisited.increment();
+                        walk.removeBucketIfEmpty(bucket);
+                    } // else it stays for a later call; `more` speaks of markers only
+                }
             }
         } catch (IOException e) {
             throw SessionFiles.storeException("cannot walk the expiry index", index.root(), e);
@@ -115,40 +131,6 @@ final class Sweeper {
         }
         LOG.debug("sweep of {}: {}", index.root().getParent(), result);
         return result;
-    }
-
-    /**
-     * Walks the due buckets, from the resume point {@code from} if it is not null.
-     *
-     * @return true if it stopped at the bound with an entry left (a resume point is set)
-     */
-    private boolean walkDue(IndexWalk walk, List<Long> due, long[] from, Counts counts)
-            throws IOException {
-        for (long bucket : due) {
-            if (from != null && bucket < from[0]) {
-                continue; // done earlier in this pass
-            }
-            int skip = from != null && bucket == from[0] ? (int) from[1] : 0;
-            Boolean leftSome = sweepBucket(walk, bucket, skip, counts);
-            if (leftSome == null) {
-                // the bound is reached and this bucket has another entry
-                resume = new long[] {bucket, counts.leftInBucket};
-                return true;
-            }
-            if (!leftSome) {
-                // a bucket this call emptied is paid for by its markers; one found empty
-                // (left by writers moving markers, or planted) counts toward a bound of its
-                // own, so that empty buckets cannot crowd out the markers behind them
-                if (counts.visitedInBucket > 0) {
-                    walk.removeBucketIfEmpty(bucket);
-                } else if (counts.buckets < counts.limit) {
-                    counts.buckets++;
-                    entriesVisited.increment();
-                    walk.removeBucketIfEmpty(bucket);
-                } // else it stays for a later call; `more` speaks of markers only
-            }
-        }
-        return false;
     }
 
     /** Running totals of one sweep. */
