@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * {@value #MAX_WORKERS}), {@code --users} (50, at most {@value #MAX_USERS}), {@code --concurrency}
  * requests in flight per user (4, at most {@value #MAX_CONCURRENCY}; users x concurrency at most
  * {@value #MAX_IN_FLIGHT}), {@code --duration} seconds of load
- * per store (8), {@code --store} {@code both|naive|latchkey} (both), {@code --mode}
+ * per store (8, at most {@value #MAX_DURATION_SECONDS}), {@code --store} {@code both|naive|latchkey} (both), {@code --mode}
  * {@code exclusive|merge} for Latchkey (exclusive), {@code --dir} a directory to keep sessions and
  * databases in (made absolute against the working directory; by default a temporary directory,
  * deleted afterwards, also when the demo is stopped with SIGTERM or Ctrl-C), {@code --port} (a
@@ -61,11 +61,16 @@ public final class FlashcardDemo {
     static final int MAX_CONCURRENCY = 32;
     /** The most requests in flight in all ({@code users x concurrency}): a thread each. */
     static final int MAX_IN_FLIGHT = 2000;
+    /**
+     * The longest load per store, in seconds: the driver keeps every request's latency in memory
+     * until the end (for the percentiles), and every user's database grows with each card added.
+     */
+    static final int MAX_DURATION_SECONDS = 600;
 
     private static final String USAGE = "flags (as --name=value or --name value): --workers=N (3, at most "
             + MAX_WORKERS + ") --users=N (50, at most " + MAX_USERS + ") --concurrency=N (4, at"
             + " most " + MAX_CONCURRENCY + "; users x concurrency at most " + MAX_IN_FLIGHT + ")"
-            + " --duration=SECONDS (8)"
+            + " --duration=SECONDS (8, at most " + MAX_DURATION_SECONDS + ")"
             + " --store=both|naive|latchkey (both) --mode=exclusive|merge (exclusive) --dir=PATH"
             + " (a temporary directory, deleted at the end; a relative PATH is relative to the"
             + " working directory, under Maven the directory it was started in) --port=N (a free one) --help;"
@@ -361,7 +366,7 @@ public final class FlashcardDemo {
             }
         }
         return new Options(number(flags, "workers", 1, MAX_WORKERS), users, concurrency,
-                Duration.ofSeconds(number(flags, "duration", 1, Integer.MAX_VALUE)), stores, mode,
+                Duration.ofSeconds(number(flags, "duration", 1, MAX_DURATION_SECONDS)), stores, mode,
                 dir, port);
     }
 

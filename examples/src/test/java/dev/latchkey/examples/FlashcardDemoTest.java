@@ -379,6 +379,8 @@ final class FlashcardDemoTest {
         for (String[] flags : List.of(new String[] {"--workers=17", "--workers must be at most 16"},
                 new String[] {"--users=1001", "--users must be at most 1000"},
                 new String[] {"--concurrency=33", "--concurrency must be at most 32"},
+                new String[] {"--duration=601", "--duration must be at most 600"},
+                new String[] {"--duration=2147483647", "--duration must be at most 600"},
                 new String[] {"--users=1000 --concurrency=3",
                     "--users x --concurrency must be at most 2000"})) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -388,6 +390,8 @@ final class FlashcardDemoTest {
         FlashcardDemo.Options most = FlashcardDemo.parse(new String[] {"--workers=16",
             "--users=1000", "--concurrency=2"});
         assertEquals(16, most.workers());
+        assertEquals(java.time.Duration.ofSeconds(600),
+                FlashcardDemo.parse(new String[] {"--duration=600"}).duration());
         assertEquals(2000, most.users() * most.concurrency());
     }
 
