@@ -461,6 +461,42 @@ abstract class AbstractSessionContractTest {
     }
 
     @Test
+    void changeSessionId_calledAgainFromSessionIdChanged_throwsInsteadOfRecursing()
+            throws Exception {
+        Queue<String> events = new ConcurrentLinkedQueue<>();
+        start(b -> b.listener(new HttpSessionIdListener() {
+            @Override
+            public void sessionIdChanged(HttpSessionEvent e, String oldId) {
+                events.add("changed");
+                try { // e.g. a "rotate the id on privilege change" helper reused by an audit hook
+                    app.serving.changeSessionId();
+                    events.add("changed again");
+                } catch (IllegalStateException nested) {
+                    events.add("ISE: " + nested.getMessage());
+                }
+            }
+        }));
+        String id = get("info").get("id");
+        get("set?n=x&v=kept");
+        HttpResponse<String> r = send("changeid");
+        assertEquals(200, r.statusCode(), () -> r.statusCode() + ": "
+                + r.body().substring(0, Math.min(300, r.body().length())));
+        String moved = parse(r.body()).get("new");
+        assertNotEquals(id, moved);
+        assertEquals(moved, parse(r.body()).get("sessionId"));
+        List<String> seen = List.copyOf(events);
+        assertEquals(2, seen.size(), seen.toString());
+        assertEquals("changed", seen.get(0));
+        assertTrue(seen.get(1).startsWith("ISE: changeSessionId: called from a sessionIdChanged")
+                && seen.get(1).contains("e.getSession().getId()"), seen.get(1));
+        assertEquals(List.of("LATCHKEY=" + moved + "; Path=/app; HttpOnly; SameSite=Lax"),
+                setCookies(r), "one id change, one cookie");
+        assertTrue(probe.find(id).isEmpty(), "the old id is dead");
+        assertEquals("kept", probe.find(moved).orElseThrow().attribute("x"));
+        assertEquals(moved, get("info").get("id"));
+    }
+
+    @Test
     void changeSessionId_movesSessionAndReissuesCookie() throws Exception {
         start(b -> b);
         String id = get("info").get("id");

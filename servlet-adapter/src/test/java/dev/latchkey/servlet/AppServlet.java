@@ -33,6 +33,8 @@ final class AppServlet implements Servlet {
     volatile CountDownLatch release = new CountDownLatch(0);
     /** The thread of the last "/asksession" request, set before it asks for its session. */
     volatile Thread asking;
+    /** The request the app serves now (the last one to enter), for listeners that need it. */
+    volatile HttpServletRequest serving;
     private ServletConfig config;
 
     AppServlet(SessionStore probe) {
@@ -68,6 +70,7 @@ final class AppServlet implements Servlet {
             throws ServletException, IOException {
         HttpServletRequest req = (HttpServletRequest) sreq;
         HttpServletResponse resp = (HttpServletResponse) sresp;
+        serving = req;
         Object included = req.getAttribute("jakarta.servlet.include.path_info");
         String op = included != null ? included.toString()
                 : req.getPathInfo() == null ? "/" : req.getPathInfo();

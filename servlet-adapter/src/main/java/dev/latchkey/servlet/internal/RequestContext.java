@@ -77,6 +77,11 @@ final class RequestContext {
      * it invalidated the session), or null: an error page sees the session its request ended with.
      */
     private final String carried;
+    /**
+     * changeSessionId() is running: a call from one of its sessionIdChanged callbacks would move
+     * the session again and call the listeners again, without end.
+     */
+    private boolean changingId;
     private boolean asyncListening;
     private CommittingAsyncContext asyncWrapper;
     private boolean finished;
@@ -235,6 +240,22 @@ final class RequestContext {
     }
 
     synchronized String changeSessionId() {
+        if (changingId) {
+            // only the thread running the id change holds this monitor: a listener of that change
+            throw new IllegalStateException("changeSessionId: called from a sessionIdChanged"
+                    + " listener of the id change under way, which would change the id again and"
+                    + " call the listeners again without end; the session already has its new id:"
+                    + " use e.getSession().getId()");
+        }
+        changingId = true;
+        try {
+            return changeId();
+        } finally {
+            changingId = false;
+        }
+    }
+
+    private String changeId() {
         LatchkeySession s = getSession(false);
         if (s == null) {
             throw new IllegalStateException("changeSessionId: the request has no session");
