@@ -747,6 +747,92 @@ abstract class AbstractSessionContractTest {
         assertEquals("alice", after.get("user"));
     }
 
+    /**
+     * A request thread interrupted while it waits for its session's lock (a container stopping,
+     * a cancelled task) fails like a lock timeout, with 503: no session for it, none created over
+     * the client's cookie, no lock left behind; the filter ends the request and so consumes the
+     * interrupt, and the container delivers the answer.
+     */
+    @Test
+    void exclusive_interruptedWhileWaitingForTheLock_is503WithoutSessionOrLeftLock()
+            throws Exception {
+        start(b -> b.concurrency(Concurrency.EXCLUSIVE).lockTimeout(Duration.ofSeconds(30))
+                .lockTimeoutStatus(429)); // not the lock timeout's status: nothing timed out
+        String id = get("info").get("id");
+        app.entered = new CountDownLatch(1);
+        app.release = new CountDownLatch(1);
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(HttpRequest.newBuilder(
+                base.resolve("wait?n=a&v=1")).build(), HttpResponse.BodyHandlers.ofString());
+        assertTrue(app.entered.await(10, TimeUnit.SECONDS), "the first request holds the lock");
+        app.asking = null;
+        HttpResponse<String> interrupted;
+        try (LogCapture log = new LogCapture()) {
+            CompletableFuture<HttpResponse<String>> waiting = client.sendAsync(
+                    HttpRequest.newBuilder(base.resolve("asksession")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            try {
+                awaitWaitingForLock();
+                app.asking.interrupt();
+                interrupted = waiting.get(20, TimeUnit.SECONDS);
+            } finally {
+                app.release.countDown();
+            }
+            assertEquals(1, log.warnings("interrupted", "answering 503").size(),
+                    log.warnings("").toString());
+        }
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(503, interrupted.statusCode(), interrupted.body());
+        Map<String, String> page = parse(interrupted.body());
+        assertEquals("503", page.get("error"), "the error page ran: " + interrupted.body());
+        // answering ended the request the interrupt was meant to stop: a container cannot send
+        // the answer from an interrupted thread (Tomcat drops the connection)
+        assertEquals("false", page.get("interrupted"), "the interrupt was consumed");
+        assertEquals("none", page.get("session"));
+        assertEquals("ISE", page.get("created"), "no session created over the client's cookie");
+        assertEquals(List.of(), setCookies(interrupted), "the client's cookie is left alone");
+        try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofSeconds(5))) {
+            assertEquals(id, held.id(), "no lock left behind");
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir()
+                .resolve("sessions"))) {
+            assertEquals(1, files.filter(f -> f.getFileName().toString().length() == 43).count(),
+                    "no session created");
+        }
+        assertEquals("1", get("get?n=a").get("value"));
+        assertEquals(id, get("asksession").get("id"), "the next request has the session");
+    }
+
+    /** Merge mode: the end-of-request commit waits for the lock; an interrupt there is a 503. */
+    @Test
+    void merge_interruptedWhileTheCommitWaitsForTheLock_is503AndTheNextRequestIsServed()
+            throws Exception {
+        start(b -> b.lockTimeout(Duration.ofSeconds(30)));
+        String id = get("info").get("id");
+        app.asking = null;
+        HttpResponse<String> interrupted;
+        try (LogCapture log = new LogCapture()) {
+            try (dev.latchkey.SessionLock held = probe.lock(id, Duration.ofSeconds(5))) {
+                assertEquals(id, held.id());
+                CompletableFuture<HttpResponse<String>> waiting = client.sendAsync(
+                        HttpRequest.newBuilder(base.resolve("asksession")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                awaitWaitingForLock(); // its commit (the access-time touch) waits for the lock
+                app.asking.interrupt();
+                interrupted = waiting.get(20, TimeUnit.SECONDS);
+            }
+            assertEquals(1, log.warnings("interrupted", "at the commit", "answering 503").size(),
+                    log.warnings("").toString());
+        }
+        assertEquals(503, interrupted.statusCode(), interrupted.body());
+        Map<String, String> page = parse(interrupted.body());
+        assertEquals("503", page.get("error"), "the error page ran: " + interrupted.body());
+        assertEquals("false", page.get("interrupted"), "the interrupt was consumed");
+        assertEquals(List.of(), setCookies(interrupted));
+        assertEquals(String.valueOf(T0.toEpochMilli()),
+                String.valueOf(probe.find(id).orElseThrow().lastAccessedTime().toEpochMilli()));
+        assertEquals(id, get("asksession").get("id"), "the next request has the session");
+    }
+
     @Test
     void exclusive_expiredCookie_stillYieldsFreshSession() throws Exception {
         start(b -> b.concurrency(Concurrency.EXCLUSIVE));

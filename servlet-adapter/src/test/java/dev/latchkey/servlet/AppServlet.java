@@ -339,6 +339,7 @@ final class AppServlet implements Servlet {
                 HttpSession s = req.getSession(false);
                 PrintWriter w = resp.getWriter();
                 w.println("error=" + req.getAttribute("jakarta.servlet.error.status_code"));
+                w.println("interrupted=" + Thread.currentThread().isInterrupted());
                 w.println("session=" + (s == null ? "none" : s.getId()));
                 try {
                     w.println("created=" + req.getSession().getId());

@@ -1,5 +1,6 @@
 package dev.latchkey.servlet.internal;
 
+import dev.latchkey.LockInterruptedException;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.Session;
 import dev.latchkey.SessionChange;
@@ -53,8 +54,17 @@ final class RequestContext {
     private SessionLock lock;
     private String cookieHeader;
     private String cookieValue;
-    /** Exclusive mode: the session's lock was not had in time; no session for this request. */
+    /**
+     * Exclusive mode: the session's lock was not had, in time or at all (see {@link #interrupted});
+     * no session for this request.
+     */
     private boolean refused;
+    /**
+     * The thread was interrupted while it waited for a session lock (when the application asked
+     * for the session, or at a commit): no session for this request from then on, and nothing more
+     * is committed (an interrupted thread's file operations fail anyway).
+     */
+    private boolean interrupted;
     /** The lock timeout of {@link #refused} was answered with the configured status. */
     private boolean refusalAnswered;
     /**
@@ -187,6 +197,10 @@ final class RequestContext {
         } catch (LockTimeoutException e) {
             refused = true;
             throw e;
+        } catch (LockInterruptedException e) {
+            refused = true;
+            interrupted = true;
+            throw e;
         }
         Optional<Session> s = held.session();
         if (s.isPresent()) {
@@ -212,6 +226,11 @@ final class RequestContext {
         }
         if (!create) {
             return null;
+        }
+        if (interrupted) {
+            throw new IllegalStateException("cannot create a session: this request's thread was"
+                    + " interrupted while it waited for a session lock, and a new session would"
+                    + " replace the client's cookie");
         }
         if (refused) {
             throw new IllegalStateException("cannot create a session: this request could not get"
@@ -329,15 +348,20 @@ final class RequestContext {
      * commit, include, async completion and the end of the filter.
      */
     synchronized void commit() {
-        if (session == null || !session.isValid()) {
+        if (session == null || !session.isValid() || interrupted) {
             return;
         }
         SessionChange change = session.pendingChange();
         if (change.isEmpty()) {
             return;
         }
-        Optional<Session> after = lock != null ? lock.commit(change)
-                : store().commit(session.getId(), change);
+        Optional<Session> after;
+        try {
+            after = lock != null ? lock.commit(change) : store().commit(session.getId(), change);
+        } catch (LockInterruptedException e) {
+            interrupted = true; // merge mode: nothing was written
+            throw e;
+        }
         if (after.isPresent()) {
             session.committed(after.get());
         } else {
@@ -382,17 +406,26 @@ final class RequestContext {
         return finished;
     }
 
-    /** Whether this request's session lock was not had in time (exclusive mode). */
+    /**
+     * Whether this request's session lock was not had (exclusive mode): not in time, or its
+     * thread was interrupted while waiting ({@link #isInterrupted()}).
+     */
     synchronized boolean isRefused() {
         return refused;
     }
 
+    /** Whether this request's thread was interrupted while it waited for a session lock. */
+    synchronized boolean isInterrupted() {
+        return interrupted;
+    }
+
     /**
      * Whether this request has no session and may not create one: refused for a lock timeout,
-     * or its session vanished while it waited for the lock (exclusive mode).
+     * its session vanished while it waited for the lock (exclusive mode), or its thread was
+     * interrupted while it waited for a lock.
      */
     synchronized boolean isSessionless() {
-        return refused || vanished;
+        return refused || vanished || interrupted;
     }
 
     /** Records that the lock timeout was answered; false if it was already. */

@@ -1,6 +1,7 @@
 package dev.latchkey.servlet.internal;
 
 import dev.latchkey.LatchkeyException;
+import dev.latchkey.LockInterruptedException;
 import dev.latchkey.LockTimeoutException;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
@@ -294,11 +295,19 @@ public final class SessionRuntime {
             ctx.exitDispatch();
             if (!ctx.isAsync()) {
                 if (ctx.isRefused() && !answered && !ctx.isRefusalAnswered() && failure == null) {
-                    LOG.warn("could not get a session lock within {} ms when the application asked"
-                            + " for the session; the application handled the exception itself;"
-                            + " raise latchkey.lockTimeout (Builder.lockTimeout) or shorten the"
-                            + " work done while a session is locked",
-                            settings.lockTimeout().toMillis());
+                    if (ctx.isInterrupted()) {
+                        LOG.warn("the request's thread was interrupted while it waited for the"
+                                + " session lock when the application asked for the session (the"
+                                + " container is stopping, or the request was cancelled); the"
+                                + " application handled the exception itself; the request had no"
+                                + " session");
+                    } else {
+                        LOG.warn("could not get a session lock within {} ms when the application"
+                                + " asked for the session; the application handled the exception"
+                                + " itself; raise latchkey.lockTimeout (Builder.lockTimeout) or"
+                                + " shorten the work done while a session is locked",
+                                settings.lockTimeout().toMillis());
+                    }
                 }
                 endRequest(ctx, resp, failure);
             }
@@ -306,22 +315,30 @@ public final class SessionRuntime {
     }
 
     /**
-     * Answers e with the lock timeout status if it is this request's refusal: a lock timeout
-     * when the application asked for the session, or a session that vanished while the request
-     * waited for its lock. The caller checked that the response is not committed.
+     * Answers e if it is this request's refusal: a lock timeout when the application asked for
+     * the session, or a session that vanished while the request waited for its lock, with the lock
+     * timeout status; a wait for a lock that the thread's interrupt ended (when the application
+     * asked for the session, or at a commit point), with 503. The caller checked that the
+     * response is not committed.
      *
      * @return whether e was answered
      */
     private boolean answer(RequestContext ctx, HttpServletResponse resp, Throwable e)
             throws IOException {
-        LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
-        if (timeout != null) {
+        LatchkeyException failure = lockFailureIn(e);
+        if (failure instanceof LockInterruptedException && !ctx.isRefused()) {
+            // a commit point (flush, include, ...) in merge mode waited for the lock
+            warnLockFailure("at a commit", failure);
+            sendLockFailure(resp, failure);
+            return true;
+        }
+        if (failure != null && ctx.isRefused()) {
             if (!ctx.answerRefusal()) {
                 return false;
             }
             // exclusive mode: the session's lock was not had when the app asked for the session
-            warnLockTimeout("when the application asked for the session", timeout);
-            resp.sendError(settings.lockTimeoutStatus());
+            warnLockFailure("when the application asked for the session", failure);
+            sendLockFailure(resp, failure);
             return true;
         }
         if (ctx.isSessionless() && vanishedIn(e)) {
@@ -355,7 +372,7 @@ public final class SessionRuntime {
             task.run();
         } catch (RuntimeException | Error e) {
             boolean completed = ctx.exitAsyncRun();
-            LockTimeoutException timeout = ctx.isRefused() ? lockTimeoutIn(e) : null;
+            LatchkeyException timeout = ctx.isRefused() ? lockFailureIn(e) : null;
             if (timeout == null || !ctx.answerRefusal()) {
                 if (completed) {
                     ac.completeNow();
@@ -365,13 +382,13 @@ public final class SessionRuntime {
             HttpServletResponse resp = ctx.originalResponse();
             if (resp.isCommitted()) {
                 // the status is sent: the client gets what was written so far, cut short
-                warnLockTimeout("on an asynchronous thread after the response was committed"
+                warnLockFailure("on an asynchronous thread after the response was committed"
                         + " (the client gets a truncated response)", timeout);
             } else {
-                warnLockTimeout("on an asynchronous thread when the application asked for the"
+                warnLockFailure("on an asynchronous thread when the application asked for the"
                         + " session", timeout);
                 try {
-                    resp.sendError(settings.lockTimeoutStatus());
+                    sendLockFailure(resp, timeout);
                 } catch (IOException | IllegalStateException io) {
                     timeout.addSuppressed(io);
                 }
@@ -391,13 +408,13 @@ public final class SessionRuntime {
     void completeAsync(RequestContext ctx, HttpServletResponse resp) {
         try {
             ctx.finish();
-        } catch (LockTimeoutException e) {
+        } catch (LockTimeoutException | LockInterruptedException e) {
             if (resp.isCommitted()) {
                 throw e;
             }
-            warnLockTimeout("at the commit of complete()", e);
+            warnLockFailure("at the commit of complete()", e);
             try {
-                resp.sendError(settings.lockTimeoutStatus());
+                sendLockFailure(resp, e);
             } catch (IOException | IllegalStateException io) {
                 e.addSuppressed(io);
                 throw e;
@@ -414,25 +431,43 @@ public final class SessionRuntime {
         }
     }
 
-    private static LockTimeoutException lockTimeoutIn(Throwable e) {
+    /** The lock timeout or lock-wait interrupt in e's causes, or null. */
+    private static LatchkeyException lockFailureIn(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof LockTimeoutException l) {
-                return l;
+            if (t instanceof LockTimeoutException || t instanceof LockInterruptedException) {
+                return (LatchkeyException) t;
             }
         }
         return null;
+    }
+
+    /**
+     * Answers a lock failure: a timeout with the configured status (the session is busy); an
+     * interrupted wait with 503 (nothing was busy: the container is stopping, or the request was
+     * cancelled). The interrupt asked for this request to stop, and answering ends it: the
+     * interrupt status is cleared here, because a container cannot deliver the answer from an
+     * interrupted thread (Tomcat 11 drops the connection instead, and the client retries).
+     */
+    private void sendLockFailure(HttpServletResponse resp, LatchkeyException failure)
+            throws IOException {
+        if (failure instanceof LockInterruptedException) {
+            Thread.interrupted(); // consumed: this request, which it was meant to stop, ends now
+            resp.sendError(HttpServletResponse.SC_SERVICE_UNAVAILABLE);
+        } else {
+            resp.sendError(settings.lockTimeoutStatus());
+        }
     }
 
     private void endRequest(RequestContext ctx, HttpServletResponse resp, Throwable failure)
             throws IOException {
         try {
             ctx.finish();
-        } catch (LockTimeoutException e) {
+        } catch (LockTimeoutException | LockInterruptedException e) {
             if (failure != null) {
                 failure.addSuppressed(e);
             } else if (!resp.isCommitted()) {
-                warnLockTimeout("at the commit", e);
-                resp.sendError(settings.lockTimeoutStatus());
+                warnLockFailure("at the commit", e);
+                sendLockFailure(resp, e);
             } else {
                 throw e;
             }
@@ -442,6 +477,19 @@ public final class SessionRuntime {
             } else {
                 throw e;
             }
+        }
+    }
+
+    /** Logs a lock timeout ({@link #warnLockTimeout}) or an interrupted wait for a lock. */
+    private void warnLockFailure(String when, LatchkeyException e) {
+        if (e instanceof LockTimeoutException timeout) {
+            warnLockTimeout(when, timeout);
+        } else {
+            LOG.warn("a request's thread was interrupted while it waited for a session lock {},"
+                    + " answering 503 and ending the request, which clears the interrupt (the"
+                    + " container is stopping, or the request was cancelled; the request has no"
+                    + " session from then on and its later changes are not saved): {}", when,
+                    e.getMessage());
         }
     }
 
