@@ -10,6 +10,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A {@link Clock} for tests: it stands still until a test moves it. Thread-safe; clocks made by
  * {@link #withZone} share this one's time.
+ *
+ * <p>A shared test fixture: core's test-jar carries it to the other modules' tests (see the
+ * {@code test-fixtures} execution in core's pom).
  */
 public final class MutableClock extends Clock {
     private final AtomicReference<Instant> now;
