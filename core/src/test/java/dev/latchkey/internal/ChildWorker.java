@@ -232,20 +232,7 @@ public final class ChildWorker {
             int finalRevision) {
         warmUp(store);
         awaitGo();
-        AtomicBoolean stop = new AtomicBoolean();
-        Thread stopper = new Thread(() -> {
-            try {
-                for (String line = STDIN.readLine(); line != null && !line.equals(STOP);
-                        line = STDIN.readLine()) {
-                    // wait
-                }
-            } catch (IOException e) {
-                // the parent is gone: stop as well
-            }
-            stop.set(true);
-        }, "stop-listener");
-        stopper.setDaemon(true);
-        stopper.start();
+        AtomicBoolean stop = stopOnStdin();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         int reads = 0;
         int bad = 0;

@@ -60,6 +60,18 @@ final class AppServlet implements Servlet {
     public void destroy() {
     }
 
+    /** Counts down {@link #entered}, then waits (bounded) until the test counts down release. */
+    private void holdUntilReleased() {
+        entered.countDown();
+        try {
+            if (!release.await(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("never released");
+            }
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private String stored(String id, String name) {
         Optional<Session> s = probe.find(id);
         return s.isEmpty() ? "<no session>" : String.valueOf(s.get().attribute(name));
@@ -266,14 +278,7 @@ final class AppServlet implements Servlet {
             case "/login" -> {
                 // holds the session (its lock in exclusive mode) until released, then changes id
                 HttpSession s = req.getSession();
-                entered.countDown();
-                try {
-                    if (!release.await(10, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("never released");
-                    }
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
+                holdUntilReleased();
                 String id = req.changeSessionId();
                 s.setAttribute("user", v);
                 resp.getWriter().println("id=" + id);
@@ -287,14 +292,7 @@ final class AppServlet implements Servlet {
             case "/wait" -> {
                 HttpSession s = req.getSession();
                 s.setAttribute(n, v);
-                entered.countDown();
-                try {
-                    if (!release.await(10, TimeUnit.SECONDS)) {
-                        throw new IllegalStateException("never released");
-                    }
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
+                holdUntilReleased();
                 resp.getWriter().println("ok");
             }
             case "/incr" -> {
