@@ -23,7 +23,8 @@ public enum Concurrency {
      * not had within the lock timeout, that first {@code getSession} throws
      * {@link dev.latchkey.LockTimeoutException}, which the filter turns into the configured status
      * (503 by default) unless the response is committed; the request then has no session and
-     * cannot create one. Pick it when the application does read-modify-write sequences across
+     * cannot create one. A thread interrupted while it waits gets
+     * {@link dev.latchkey.LockInterruptedException} instead, answered 503 the same way. Pick it when the application does read-modify-write sequences across
      * several attributes or changes values in place; it costs throughput for sessions that send
      * parallel requests (pages with many concurrent XHRs).
      */

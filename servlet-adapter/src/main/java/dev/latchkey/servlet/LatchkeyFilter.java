@@ -396,6 +396,8 @@ public final class LatchkeyFilter implements Filter {
 
         /**
          * Sets the HTTP status answered when a session's lock cannot be had in time. Default 503.
+         * A wait for a lock that the thread's interrupt ends is always answered 503: nothing was
+         * busy.
          *
          * @param status an error status, 400 to 599
          * @return this builder
