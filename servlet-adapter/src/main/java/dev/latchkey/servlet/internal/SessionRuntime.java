@@ -327,8 +327,9 @@ public final class SessionRuntime {
             throws IOException {
         LatchkeyException failure = lockFailureIn(e);
         if (failure instanceof LockInterruptedException && !ctx.isRefused()) {
-            // a commit point (flush, include, ...) in merge mode waited for the lock
-            warnLockFailure("at a commit", failure);
+            // a commit point (flush, include, ...) in merge mode, or changeSessionId, waited
+            warnLockFailure("in a call of the application (a commit point such as a flush, or"
+                    + " changeSessionId)", failure);
             sendLockFailure(resp, failure);
             return true;
         }
