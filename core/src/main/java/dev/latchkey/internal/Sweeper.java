@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntFunction;
@@ -34,9 +35,35 @@ import org.slf4j.LoggerFactory;
  *
  * A bucket is removed once a walk left it empty. The work of a call is bounded by its limit: every
  * marker it looks at counts (whatever comes of it), and the buckets it finds empty and the links
- * it removes have a bound of the same size; plus one listing of the index's top directory. Proportional to what is due, never to
- * the number of sessions. A call that stops at its limit leaves a cursor, so the next resumes
- * after the entries it left in place. The walk never follows a link ({@link IndexWalk}).
+ * it removes have a bound of the same size; plus one listing of the index's top directory and one
+ * of each due bucket it enters. Proportional to what is due, never to the number of sessions. The
+ * walk never follows a link ({@link IndexWalk}).
+ *
+ * <p><b>Passes.</b> A call visits the due markers in order of bucket time, then of marker name
+ * ({@link NameWindow}). A pass of this store is its first call after the store opened or after a
+ * pass ended, and the calls after it up to the one that ends the pass; each call continues after
+ * the last marker the call before it visited (a cursor in memory: a bucket time and a name, never
+ * a position in a listing, which moves as entries come and go). A call that stops at its limit
+ * with a marker after its cursor returns {@code more}; one that reaches the end of the due
+ * buckets ends the pass. What a pass guarantees:
+ *
+ * <ul>
+ *   <li>a marker that is in a due bucket from the first call of the pass to its last is visited
+ *       by exactly one call of the pass (more than one only if calls of this store run at the
+ *       same time: they never skip one), whatever comes of it: removed, dropped, or left in place
+ *       (a session in use, a refused or unreadable file, the right marker of a live session);</li>
+ *   <li>a marker that appears during the pass (a writer whose clock lags, a crash's leftover, a
+ *       planted file) is visited by the pass if it is there when a call of the pass lists its
+ *       bucket and its name sorts after that call's cursor; otherwise (its bucket or name sorts
+ *       before the cursor) it waits for the next pass. A bucket that comes due during the pass
+ *       sorts after the cursor (its time is later than every bucket the pass has walked, unless
+ *       the clock went back), so its markers are visited by the pass;</li>
+ *   <li>so no marker is visited twice by a pass, and a pass ends: each call before the last
+ *       visits {@code limit} markers after its cursor and moves it past them. A pass over
+ *       {@code N} markers takes at most {@code ceil(N / limit) + 1} calls, also when every one
+ *       of them stays in place (a thread that is interrupted reads no file and skips them
+ *       all).</li>
+ * </ul>
  *
  * <p>Thread-safety: thread-safe; sweeps in several threads or processes only compete for markers.
  */
@@ -56,6 +83,8 @@ final class Sweeper {
     private final LongAdder swept;
     /** Index entries looked at by sweeps (markers and buckets), for tests that count the work. */
     final LongAdder entriesVisited = new LongAdder();
+    /** Entries of due buckets read from directory listings, for tests that count the work. */
+    final LongAdder entriesListed = new LongAdder();
     /** Session files read by sweeps, for tests that count the work. */
     final LongAdder sessionsRead = new LongAdder();
 
@@ -70,13 +99,42 @@ final class Sweeper {
     }
 
     /**
-     * Where the last call that stopped at its limit left off: its bucket and how many entries it
-     * left in place there. The next call resumes there, so entries that stay (busy sessions,
-     * refused files) cannot make every call redo the same work; a call that reaches the end of
-     * the due buckets starts the next pass from the oldest again. Shared loosely by concurrent
-     * sweeps (a stale value only moves work to the next pass).
+     * Where this store's pass stands: every due marker up to {@code (bucket, name)}, in the order
+     * of bucket time and then marker name, has been visited by a call of the pass. The next call
+     * continues with the names after it. A call that reaches the end of the due buckets ends the
+     * pass and puts a fresh {@link Cursor#start start} here, so the next call begins a new pass
+     * from the oldest bucket. Concurrent calls of one store each move it only from the value they
+     * began with ({@code compareAndSet} on the object, so a new pass's start is never mistaken
+     * for an old one): a call that lost the race leaves the winner's cursor, and some markers may
+     * be visited twice, none skipped.
      */
-    private volatile long[] resume;
+    private final AtomicReference<Cursor> cursor = new AtomicReference<>(Cursor.start());
+
+    /**
+     * A position in a pass: the buckets before {@code bucket} are done, and so are the names up
+     * to {@code after} in it (none if null). Immutable; compared by identity.
+     */
+    private static final class Cursor {
+        final long bucket;
+        final Path after;
+
+        private Cursor(long bucket, Path after) {
+            this.bucket = bucket;
+            this.after = after;
+        }
+
+        /** The start of a new pass: nothing visited yet. */
+        static Cursor start() {
+            return new Cursor(Long.MIN_VALUE, null);
+        }
+
+        @Override
+        public String toString() {
+            // a name is a bearer id: shown shortened, as every log line does
+            return bucket == Long.MIN_VALUE ? "start" : "bucket " + bucket
+                    + (after == null ? "" : " after " + Redaction.text(after.toString()));
+        }
+    }
 
     SweepResult sweep(int limit) {
         if (limit < 1) {
@@ -85,29 +143,29 @@ final class Sweeper {
         requireOpen();
         long start = clock.millis();
         Counts counts = new Counts(limit);
-        boolean more = false;
-        long[] from = resume;
+        Cursor from = cursor.get();
+        Cursor next = null; // where this call stopped at its bound; null: it ended the pass
         try (IndexWalk walk = IndexWalk.open(index)) {
             List<Long> due = walk.dueBuckets(start);
             counts.buckets += walk.linksRemoved;
             walk.linksRemoved = 0;
             entriesVisited.add(due.size());
             for (long bucket : due) {
-                if (from != null && bucket < from[0]) {
-                    continue; // done earlier in this pass
+                if (bucket < from.bucket) {
+                    continue; // visited earlier in this pass
                 }
-                int skip = from != null && bucket == from[0] ? (int) from[1] : 0;
-                Boolean leftSome = sweepBucket(walk, bucket, skip, counts);
-                if (leftSome == null) {
-                    more = true; // the bound is reached and this bucket has another entry
-                    resume = new long[] {bucket, counts.leftInBucket};
+                Path after = bucket == from.bucket ? from.after : null;
+                Walked walked = sweepBucket(walk, bucket, after, counts);
+                if (walked.stopped) {
+                    // the bound is reached and this bucket has a marker after the last visited
+                    next = new Cursor(bucket, walked.lastVisited);
                     break;
                 }
-                if (!leftSome) {
+                if (!walked.leftSome) {
                     // a bucket this call emptied is paid for by its markers; one found empty
                     // (left by writers moving markers, or planted) counts toward a bound of its
                     // own, so that empty buckets cannot crowd out the markers behind them
-                    if (counts.visitedInBucket > 0) {
+                    if (walked.visited > 0) {
                         walk.removeBucketIfEmpty(bucket);
                     } else if (counts.buckets < limit) {
                         counts.buckets++;
@@ -119,9 +177,9 @@ final class Sweeper {
         } catch (IOException e) {
             throw SessionFiles.storeException("cannot walk the expiry index", index.root(), e);
         }
-        if (!more) {
-            resume = null; // the pass is complete: the next one starts from the oldest bucket
-        }
+        boolean more = next != null;
+        // the pass is complete: the next call starts a new one from the oldest bucket
+        cursor.compareAndSet(from, more ? next : Cursor.start());
         SweepResult result = new SweepResult(counts.examined, counts.removed, counts.skipped,
                 more);
         if (counts.refused > 0) {
@@ -129,7 +187,8 @@ final class Sweeper {
                     + " with a MAC key it lacks, or of a newer format): a store that can read them"
                     + " sweeps them (DEBUG names each)", index.root().getParent(), counts.refused);
         }
-        LOG.debug("sweep of {}: {}", index.root().getParent(), result);
+        LOG.debug("sweep of {}: {} (pass {} -> {})", index.root().getParent(), result, from,
+                more ? next : "complete");
         return result;
     }
 
@@ -144,60 +203,75 @@ final class Sweeper {
         int work;
         /** Empty buckets and planted links removed: at most the limit too. */
         int buckets;
-        /** Entries left in place in the bucket being walked. */
-        int leftInBucket;
-        /** Entries visited in the bucket being walked. */
-        int visitedInBucket;
 
         Counts(int limit) {
             this.limit = limit;
         }
     }
 
+    /** What the walk of one bucket did. */
+    private static final class Walked {
+        /** Markers visited. */
+        int visited;
+        /** Whether entries may be left in the bucket (it is not to be removed). */
+        boolean leftSome;
+        /** Whether it stopped at the bound with a marker left after {@link #lastVisited}. */
+        boolean stopped;
+        /** The name of the last marker visited in the bucket by this pass; null: none yet. */
+        Path lastVisited;
+    }
+
     /**
-     * Walks one bucket, after skipping {@code skip} entries that an earlier call of this pass
-     * left in place (a directory read only: no lock, no file read).
-     *
-     * @return whether it left entries in place; null if it stopped at the bound with one left
+     * Walks one bucket in name order, from the first name after {@code after} (every name if
+     * null): the names up to it were visited by earlier calls of this pass. The whole bucket is
+     * listed (a directory read: no lock, no file read), and only the {@code budget + 1} smallest
+     * names after {@code after} are kept, so memory follows the limit, not the bucket.
      */
-    private Boolean sweepBucket(IndexWalk walk, long bucket, int skip, Counts counts)
+    private Walked sweepBucket(IndexWalk walk, long bucket, Path after, Counts counts)
             throws IOException {
-        boolean leftSome = skip > 0;
-        counts.leftInBucket = skip;
-        counts.visitedInBucket = 0;
+        Walked walked = new Walked();
+        walked.lastVisited = after;
+        int budget = counts.limit - counts.work;
         try (IndexWalk.Bucket markers = walk.bucket(bucket)) {
             if (markers == null) {
                 counts.buckets += walk.linksRemoved; // a planted link removed
                 walk.linksRemoved = 0;
-                return true; // removed by another sweep, or a link: nothing to rmdir
+                walked.leftSome = true; // removed by another sweep, or a link: nothing to rmdir
+                return walked;
             }
+            NameWindow window = new NameWindow(after, budget == Integer.MAX_VALUE ? budget
+                    : budget + 1);
             Iterator<Path> it = markers.iterator();
-            for (int i = 0; i < skip && it.hasNext(); i++) {
-                it.next();
-            }
             while (it.hasNext()) {
-                Path marker = it.next();
+                entriesListed.increment();
+                window.offer(it.next());
+                if (budget == 0 && window.size() > 0) {
+                    break; // the bound is reached: one marker after the cursor is enough to tell
+                }
+            }
+            walked.leftSome = window.before() > 0;
+            List<Path> names = window.sorted();
+            for (Path marker : names) {
                 if (counts.work >= counts.limit) {
-                    return null;
+                    walked.leftSome = true;
+                    walked.stopped = true;
+                    return walked;
                 }
                 requireOpen();
                 entriesVisited.increment();
                 counts.examined++;
                 counts.work++;
-                counts.visitedInBucket++;
+                walked.visited++;
+                walked.lastVisited = marker.getFileName();
                 switch (visit(markers, marker, bucket, counts)) {
                     case REMOVED -> counts.removed++;
                     case DROPPED -> {
                         // acted on
                     }
-                    case KEPT -> {
-                        leftSome = true;
-                        counts.leftInBucket++;
-                    }
+                    case KEPT -> walked.leftSome = true;
                     case SKIPPED -> {
                         counts.skipped++;
-                        leftSome = true;
-                        counts.leftInBucket++;
+                        walked.leftSome = true;
                     }
                     default -> throw new AssertionError();
                 }
@@ -206,7 +280,7 @@ final class Sweeper {
             throw SessionFiles.storeException("cannot list expiry bucket",
                     index.bucket(bucket), e.getCause());
         }
-        return leftSome;
+        return walked;
     }
 
     private enum Outcome { REMOVED, DROPPED, KEPT, SKIPPED }

@@ -9,21 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.latchkey.MutableClock;
 import dev.latchkey.Session;
 import dev.latchkey.SessionLock;
-import dev.latchkey.SessionStore;
-import dev.latchkey.StoreConfig;
 import dev.latchkey.SweepResult;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -44,65 +38,29 @@ final class ExpirySweepTest {
 
     @TempDir
     Path temp;
+    private IndexFixture fx;
     private Path dir;
     private Layout layout;
     private MutableClock clock;
     private FileSessionStore store;
-    private final List<SessionStore> opened = new ArrayList<>();
 
     @BeforeEach
     void open() {
-        dir = temp.resolve("store");
-        layout = new Layout(dir);
-        clock = MutableClock.atFixedStart();
-        store = open(StoreConfig.builder(dir).clock(clock).lockTimeout(Duration.ofSeconds(20))
-                .defaultMaxInactiveInterval(HALF_HOUR).build());
+        fx = new IndexFixture(temp, b -> b.lockTimeout(Duration.ofSeconds(20))
+                .defaultMaxInactiveInterval(HALF_HOUR));
+        dir = fx.dir;
+        layout = fx.layout;
+        clock = fx.clock;
+        store = fx.store;
     }
 
     @AfterEach
     void close() {
-        opened.forEach(SessionStore::close);
-    }
-
-    private FileSessionStore open(StoreConfig config) {
-        FileSessionStore s = FileSessionStore.open(config);
-        opened.add(s);
-        return s;
-    }
-
-    private Session create(Duration interval) {
-        return store.create(store.change().set("user", "alice").maxInactiveInterval(interval)
-                .build());
+        fx.close();
     }
 
     private void advance(Duration amount) {
         clock.advance(amount);
-    }
-
-    private boolean stored(String id) {
-        return Files.exists(layout.current(id), LinkOption.NOFOLLOW_LINKS)
-                || Files.exists(layout.old(id), LinkOption.NOFOLLOW_LINKS);
-    }
-
-    /** Every marker of the index: id to the buckets it is in. */
-    private Map<String, List<Long>> markers() {
-        Map<String, List<Long>> all = new TreeMap<>();
-        if (!Files.isDirectory(layout.expiry())) {
-            return all;
-        }
-        try (Stream<Path> buckets = Files.list(layout.expiry())) {
-            for (Path bucket : buckets.toList()) {
-                try (Stream<Path> entries = Files.list(bucket)) {
-                    for (Path entry : entries.toList()) {
-                        all.computeIfAbsent(entry.getFileName().toString(), k -> new ArrayList<>())
-                                .add(Long.parseLong(bucket.getFileName().toString()));
-                    }
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return all;
     }
 
     /** The bucket a session with this expiry time and interval belongs to. */
@@ -114,12 +72,6 @@ final class ExpirySweepTest {
         return s.expiryTime().orElseThrow().toEpochMilli();
     }
 
-    private void plantMarker(String id, long due) throws IOException {
-        Path marker = layout.expiry().resolve(Long.toString(due)).resolve(id);
-        Files.createDirectories(marker.getParent());
-        Files.createFile(marker);
-    }
-
     private static String unknownId() {
         return SessionIds.generate();
     }
@@ -128,15 +80,15 @@ final class ExpirySweepTest {
 
     @Test
     void create_putsOneMarkerInTheBucketOfItsExpiry() {
-        Session s = create(HALF_HOUR);
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), markers());
+        Session s = fx.create(HALF_HOUR);
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), fx.markers());
     }
 
     @Test
     void create_neverExpiring_hasNoMarker() {
-        create(Duration.ZERO);
-        create(Duration.ofSeconds(-5));
-        assertEquals(Map.of(), markers());
+        fx.create(Duration.ZERO);
+        fx.create(Duration.ofSeconds(-5));
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
@@ -166,7 +118,7 @@ final class ExpirySweepTest {
 
     @Test
     void commit_touchWithinTheGranule_doesNoIndexIo_acrossItMovesTheMarker() {
-        Session s = create(HALF_HOUR); // the clock stands at a minute boundary
+        Session s = fx.create(HALF_HOUR); // the clock stands at a minute boundary
         long before = store.expiryIndex().writerOperations.sum();
         for (int i = 0; i < 50; i++) {
             advance(Duration.ofMillis(1_000));
@@ -178,29 +130,29 @@ final class ExpirySweepTest {
         Session touched = store.commit(s.id(), store.change().touch().build()).orElseThrow();
         assertEquals(before + 2, store.expiryIndex().writerOperations.sum(),
                 "one marker created, one unlinked");
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(touched), MINUTE))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(touched), MINUTE))), fx.markers());
     }
 
     @Test
     void commit_shorterOrLongerInterval_movesTheMarker() {
-        Session s = create(HALF_HOUR);
+        Session s = fx.create(HALF_HOUR);
         Session shorter = store.commit(s.id(), store.change()
                 .maxInactiveInterval(Duration.ofMinutes(2)).build()).orElseThrow();
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(shorter), 1_000))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(shorter), 1_000))), fx.markers());
         Session longer = store.commit(s.id(), store.change()
                 .maxInactiveInterval(Duration.ofHours(5)).build()).orElseThrow();
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(longer), 600_000))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(longer), 600_000))), fx.markers());
         store.commit(s.id(), store.change().maxInactiveInterval(Duration.ZERO).build())
                 .orElseThrow();
-        assertEquals(Map.of(), markers(), "a session that never expires has no marker");
+        assertEquals(Map.of(), fx.markers(), "a session that never expires has no marker");
         Session again = store.commit(s.id(), store.change().maxInactiveInterval(HALF_HOUR)
                 .build()).orElseThrow();
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(again), MINUTE))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(again), MINUTE))), fx.markers());
     }
 
     @Test
     void update_changesNoTime_andDoesNoIndexIo() {
-        Session s = create(HALF_HOUR);
+        Session s = fx.create(HALF_HOUR);
         long before = store.expiryIndex().writerOperations.sum();
         advance(Duration.ofMinutes(5));
         store.update(s.id(), "n", v -> v == null ? 1 : (Integer) v + 1).orElseThrow();
@@ -209,72 +161,72 @@ final class ExpirySweepTest {
 
     @Test
     void changeId_movesTheMarkerToTheNewId() {
-        Session s = create(HALF_HOUR);
+        Session s = fx.create(HALF_HOUR);
         Session moved = store.changeId(s.id()).orElseThrow();
-        assertEquals(Map.of(moved.id(), List.of(dueOf(expiryOf(s), MINUTE))), markers());
+        assertEquals(Map.of(moved.id(), List.of(dueOf(expiryOf(s), MINUTE))), fx.markers());
         try (SessionLock lock = store.lock(moved.id())) {
             String third = lock.changeId().orElseThrow().id();
-            assertEquals(Map.of(third, List.of(dueOf(expiryOf(s), MINUTE))), markers());
+            assertEquals(Map.of(third, List.of(dueOf(expiryOf(s), MINUTE))), fx.markers());
         }
     }
 
     @Test
     void invalidate_removesTheMarker_alsoThroughALock() {
-        Session a = create(HALF_HOUR);
-        Session b = create(HALF_HOUR);
+        Session a = fx.create(HALF_HOUR);
+        Session b = fx.create(HALF_HOUR);
         assertTrue(store.invalidate(a.id()));
         try (SessionLock lock = store.lock(b.id())) {
             assertTrue(lock.invalidate());
         }
-        assertEquals(Map.of(), markers());
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void writerMeetingAnExpiredSession_removesItsFilesAndMarker() {
-        Session s = create(Duration.ofMinutes(2));
+        Session s = fx.create(Duration.ofMinutes(2));
         advance(Duration.ofMinutes(3));
         assertTrue(store.commit(s.id(), store.change().set("a", 1).build()).isEmpty());
-        assertFalse(stored(s.id()));
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(s.id()));
+        assertEquals(Map.of(), fx.markers());
     }
 
     // ---- the sweep ----
 
     @Test
     void sweep_removesExpired_keepsUnexpiredAndNeverExpiring() {
-        Session shortLived = create(Duration.ofMinutes(2));
-        Session longLived = create(HALF_HOUR);
-        Session forever = create(Duration.ZERO);
+        Session shortLived = fx.create(Duration.ofMinutes(2));
+        Session longLived = fx.create(HALF_HOUR);
+        Session forever = fx.create(Duration.ZERO);
         advance(Duration.ofMinutes(10));
 
         SweepResult result = store.sweep(100);
 
         assertEquals(new SweepResult(1, 1, 0, false), result);
-        assertFalse(stored(shortLived.id()));
+        assertFalse(fx.stored(shortLived.id()));
         assertTrue(store.find(longLived.id()).isPresent());
         assertTrue(store.find(forever.id()).isPresent());
-        assertEquals(Set.of(longLived.id()), markers().keySet());
+        assertEquals(Set.of(longLived.id()), fx.markers().keySet());
         assertEquals(1, store.sweptSessions());
         assertEquals(1, store.stats().swept(), "the swept counter of StoreStats");
     }
 
     @Test
     void sweep_beforeTheGranuleEnds_leavesAnExpiredSession_oneGranuleLaterRemovesIt() {
-        Session s = create(Duration.ofSeconds(32)); // granule 1 s; expiry at +32 s exactly
+        Session s = fx.create(Duration.ofSeconds(32)); // granule 1 s; expiry at +32 s exactly
         advance(Duration.ofMillis(32_500));
         assertTrue(store.find(s.id()).isEmpty(), "expired: missing for every operation");
         assertEquals(new SweepResult(0, 0, 0, false), store.sweep(10),
                 "bucket +33 s is not due yet; nothing is even looked at");
-        assertTrue(stored(s.id()));
+        assertTrue(fx.stored(s.id()));
         advance(Duration.ofMillis(500));
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
-        assertFalse(stored(s.id()));
+        assertFalse(fx.stored(s.id()));
     }
 
     @Test
     void sweep_nothingDue_looksAtNoSessionFile() {
         for (int i = 0; i < 20; i++) {
-            create(HALF_HOUR);
+            fx.create(HALF_HOUR);
         }
         advance(Duration.ofMinutes(29));
         assertEquals(new SweepResult(0, 0, 0, false), store.sweep(100));
@@ -285,7 +237,7 @@ final class ExpirySweepTest {
     void sweep_limit_isRespected_andTheNextCallResumes() {
         Set<String> doomed = new HashSet<>();
         for (int i = 0; i < 7; i++) {
-            doomed.add(create(Duration.ofMinutes(1 + i % 3)).id());
+            doomed.add(fx.create(Duration.ofMinutes(1 + i % 3)).id());
         }
         advance(Duration.ofMinutes(10));
         assertEquals(new SweepResult(3, 3, 0, true), store.sweep(3));
@@ -293,23 +245,23 @@ final class ExpirySweepTest {
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(3));
         assertEquals(new SweepResult(0, 0, 0, false), store.sweep(3));
         for (String id : doomed) {
-            assertFalse(stored(id));
+            assertFalse(fx.stored(id));
         }
-        assertEquals(Map.of(), markers());
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void sweep_limitExactlyTheDueCount_saysNoMore() {
-        create(Duration.ofMinutes(1));
-        create(Duration.ofMinutes(1));
+        fx.create(Duration.ofMinutes(1));
+        fx.create(Duration.ofMinutes(1));
         advance(Duration.ofMinutes(10));
         assertEquals(new SweepResult(2, 2, 0, false), store.sweep(2));
     }
 
     @Test
     void sweep_removesDueBucketsOnceEmpty_andLeavesFutureOnes() throws IOException {
-        create(Duration.ofMinutes(1));
-        Session live = create(HALF_HOUR);
+        fx.create(Duration.ofMinutes(1));
+        Session live = fx.create(HALF_HOUR);
         advance(Duration.ofMinutes(10));
         store.sweep(10);
         try (Stream<Path> buckets = Files.list(layout.expiry())) {
@@ -321,38 +273,38 @@ final class ExpirySweepTest {
     @Test
     void sweep_markerOfAMissingSession_isDropped() throws IOException {
         String ghost = unknownId(); // a create that crashed after its marker, or planted
-        plantMarker(ghost, clock.millis() - 5_000);
+        fx.plantMarker(ghost, clock.millis() - 5_000);
         SweepResult result = store.sweep(10);
         assertEquals(new SweepResult(1, 0, 0, false), result);
-        assertEquals(Map.of(), markers());
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void sweep_staleMarkerOfALiveSession_keepsIt_andLeavesOnlyTheRightMarker()
             throws IOException {
-        Session s = create(HALF_HOUR);
+        Session s = fx.create(HALF_HOUR);
         long stale = clock.millis() - 1_000; // a move that crashed before unlinking the old one
-        plantMarker(s.id(), stale);
+        fx.plantMarker(s.id(), stale);
         assertEquals(new SweepResult(1, 0, 0, false), store.sweep(10));
         assertEquals(s.attributes(), store.find(s.id()).orElseThrow().attributes());
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), fx.markers());
     }
 
     @Test
     void sweep_staleMarkerOfALiveSessionWhoseMarkerIsMissing_recreatesIt() throws IOException {
-        Session s = create(HALF_HOUR);
+        Session s = fx.create(HALF_HOUR);
         Files.delete(layout.expiry().resolve(Long.toString(dueOf(expiryOf(s), MINUTE)))
                 .resolve(s.id()));
-        plantMarker(s.id(), clock.millis());
+        fx.plantMarker(s.id(), clock.millis());
         store.sweep(10);
         assertTrue(store.find(s.id()).isPresent());
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(s), MINUTE))), fx.markers());
     }
 
     @Test
     void sweep_sessionTouchedAfterItsMarkerWasListed_isKept() {
         // the marker of the state the sweep would have seen is gone: the touch moved it
-        Session s = create(Duration.ofMinutes(2));
+        Session s = fx.create(Duration.ofMinutes(2));
         advance(Duration.ofSeconds(90));
         store.commit(s.id(), store.change().touch().build()).orElseThrow();
         advance(Duration.ofSeconds(60)); // past the first expiry, before the touched one
@@ -364,52 +316,52 @@ final class ExpirySweepTest {
     void sweep_aStaleMarkerMetByASweepThatTheSessionWasTouchedPast_isHarmless()
             throws IOException {
         // both markers exist (a touch crashed between creating the new and unlinking the old)
-        Session s = create(Duration.ofMinutes(2));
+        Session s = fx.create(Duration.ofMinutes(2));
         long oldDue = dueOf(expiryOf(s), 1_000);
         advance(Duration.ofSeconds(90));
         Session touched = store.commit(s.id(), store.change().touch().build()).orElseThrow();
-        plantMarker(s.id(), oldDue);
+        fx.plantMarker(s.id(), oldDue);
         advance(Duration.ofSeconds(60));
         assertEquals(new SweepResult(1, 0, 0, false), store.sweep(10));
         assertTrue(store.find(s.id()).isPresent());
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(touched), 1_000))), markers());
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(touched), 1_000))), fx.markers());
     }
 
     @Test
     void sweep_afterShorterInterval_removesAtTheNewExpiry_afterLonger_keepsPastTheOld() {
-        Session shortened = create(HALF_HOUR);
-        Session lengthened = create(Duration.ofMinutes(2));
+        Session shortened = fx.create(HALF_HOUR);
+        Session lengthened = fx.create(Duration.ofMinutes(2));
         store.commit(shortened.id(), store.change().maxInactiveInterval(Duration.ofMinutes(1))
                 .build()).orElseThrow();
         store.commit(lengthened.id(), store.change().maxInactiveInterval(HALF_HOUR).build())
                 .orElseThrow();
         advance(Duration.ofMinutes(3));
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
-        assertFalse(stored(shortened.id()));
+        assertFalse(fx.stored(shortened.id()));
         assertTrue(store.find(lengthened.id()).isPresent());
     }
 
     @Test
     void sweep_sessionPutIntoThePastByACommit_isFound_alsoIfItsBucketWasRemoved() {
-        Session s = create(HALF_HOUR);
-        Session keep = create(Duration.ofMinutes(1));
+        Session s = fx.create(HALF_HOUR);
+        Session keep = fx.create(Duration.ofMinutes(1));
         advance(Duration.ofMinutes(10));
         store.sweep(10); // removes keep, and its (now past) bucket
         // shorten without a touch: expiry = created + 1 min, ten minutes ago
         Session after = store.commit(s.id(), store.change().maxInactiveInterval(
                 Duration.ofMinutes(1)).build()).orElseThrow();
         assertTrue(after.expiryTime().orElseThrow().isBefore(clock.instant()));
-        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(after), 1_000))), markers(),
+        assertEquals(Map.of(s.id(), List.of(dueOf(expiryOf(after), 1_000))), fx.markers(),
                 "the marker went into a past bucket, made again");
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
-        assertFalse(stored(s.id()));
-        assertFalse(stored(keep.id()));
+        assertFalse(fx.stored(s.id()));
+        assertFalse(fx.stored(keep.id()));
     }
 
     @Test
     void sweep_busySession_isSkippedWithoutWaiting_andRemovedOnceFree() throws Exception {
-        Session busy = create(Duration.ofMinutes(1));
-        Session idle = create(Duration.ofMinutes(1));
+        Session busy = fx.create(Duration.ofMinutes(1));
+        Session idle = fx.create(Duration.ofMinutes(1));
         advance(Duration.ofMinutes(5));
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch done = new CountDownLatch(1);
@@ -430,55 +382,55 @@ final class ExpirySweepTest {
             SweepResult result = assertTimeoutPreemptively(Duration.ofSeconds(10),
                     () -> store.sweep(10));
             assertEquals(new SweepResult(2, 1, 1, false), result);
-            assertTrue(stored(busy.id()), "a session in use is not removed");
-            assertFalse(stored(idle.id()));
-            assertEquals(Set.of(busy.id()), markers().keySet());
+            assertTrue(fx.stored(busy.id()), "a session in use is not removed");
+            assertFalse(fx.stored(idle.id()));
+            assertEquals(Set.of(busy.id()), fx.markers().keySet());
         } finally {
             done.countDown();
             holder.join(30_000);
         }
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
-        assertFalse(stored(busy.id()));
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(busy.id()));
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void sweep_busySessions_doNotCountTowardTheLimit() throws Exception {
-        Session busy = create(Duration.ofMinutes(1));
+        Session busy = fx.create(Duration.ofMinutes(1));
         advance(Duration.ofMinutes(5));
         try (SessionLock lock = store.lock(busy.id())) {
             // this thread holds it: the sweep must neither wait for itself nor loop
             assertEquals(new SweepResult(1, 0, 1, false), store.sweep(1));
             assertTrue(lock.session().isEmpty(), "expired meanwhile, for the holder too");
         }
-        assertFalse(stored(busy.id()), "the holder met it expired and removed it");
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(busy.id()), "the holder met it expired and removed it");
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void sweep_sessionCommittedMeanwhileByALockHolder_isKept() {
-        Session s = create(Duration.ofMinutes(1));
+        Session s = fx.create(Duration.ofMinutes(1));
         advance(Duration.ofSeconds(59));
         try (SessionLock lock = store.lock(s.id())) {
             advance(Duration.ofSeconds(2)); // it expires while held...
             assertEquals(new SweepResult(1, 0, 1, false), store.sweep(10), "...but is busy");
             assertTrue(lock.session().isEmpty());
         }
-        assertFalse(stored(s.id()));
+        assertFalse(fx.stored(s.id()));
     }
 
     @Test
     void sweep_damagedSessionFile_isQuarantinedAndTheSweepGoesOn() throws IOException {
-        Session damaged = create(Duration.ofMinutes(1));
-        Session expired = create(Duration.ofMinutes(1));
+        Session damaged = fx.create(Duration.ofMinutes(1));
+        Session expired = fx.create(Duration.ofMinutes(1));
         Files.write(layout.current(damaged.id()), new byte[0]);
         advance(Duration.ofMinutes(5));
         SweepResult result = store.sweep(10);
         assertEquals(2, result.examined());
         assertEquals(1, result.removed());
-        assertFalse(stored(damaged.id()));
-        assertFalse(stored(expired.id()));
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(damaged.id()));
+        assertFalse(fx.stored(expired.id()));
+        assertEquals(Map.of(), fx.markers());
         try (Stream<Path> q = Files.list(layout.quarantine())) {
             assertEquals(1, q.count());
         }
@@ -486,17 +438,17 @@ final class ExpirySweepTest {
 
     @Test
     void sweep_byAStoreWithAnotherMacKey_leavesSessionsAndMarkers_forAStoreThatCanReadThem() {
-        Session s = create(Duration.ofMinutes(1));
-        Map<String, List<Long>> before = markers();
-        FileSessionStore misconfigured = open(StoreConfig.builder(dir).clock(clock)
+        Session s = fx.create(Duration.ofMinutes(1));
+        Map<String, List<Long>> before = fx.markers();
+        FileSessionStore misconfigured = fx.open(fx.config()
                 .macKey(TestKeys.random()).build());
         advance(Duration.ofMinutes(5));
         assertEquals(new SweepResult(1, 0, 1, false), misconfigured.sweep(10));
-        assertTrue(stored(s.id()), "refused and left in place");
-        assertEquals(before, markers(), "the marker stays for a store with the right key");
+        assertTrue(fx.stored(s.id()), "refused and left in place");
+        assertEquals(before, fx.markers(), "the marker stays for a store with the right key");
         assertEquals(new SweepResult(1, 1, 0, false), store.sweep(10));
-        assertFalse(stored(s.id()));
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(s.id()));
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
@@ -521,7 +473,7 @@ final class ExpirySweepTest {
     @Test
     void sweep_plantedMarkerDirectoryWithContent_isMovedAsideAndTheSweepGoesOn()
             throws IOException {
-        Session s = create(Duration.ofMinutes(1));
+        Session s = fx.create(Duration.ofMinutes(1));
         long due = dueOf(expiryOf(s), 1_000);
         String planted = unknownId();
         Path dirMarker = layout.expiry().resolve(Long.toString(due)).resolve(planted);
@@ -529,17 +481,17 @@ final class ExpirySweepTest {
         advance(Duration.ofMinutes(5));
         SweepResult result = store.sweep(10);
         assertEquals(new SweepResult(2, 1, 0, false), result);
-        assertFalse(stored(s.id()));
-        assertEquals(Map.of(), markers());
+        assertFalse(fx.stored(s.id()));
+        assertEquals(Map.of(), fx.markers());
     }
 
     @Test
     void sweep_inAnotherStoreOnTheSameDirectory_seesTheSameIndex() {
-        FileSessionStore other = open(StoreConfig.builder(dir).clock(clock).build());
-        Session s = create(Duration.ofMinutes(1));
+        FileSessionStore other = fx.open(fx.config().build());
+        Session s = fx.create(Duration.ofMinutes(1));
         advance(Duration.ofMinutes(5));
         assertEquals(new SweepResult(1, 1, 0, false), other.sweep(10));
-        assertFalse(stored(s.id()));
+        assertFalse(fx.stored(s.id()));
         assertEquals(1, other.sweptSessions());
         assertEquals(0, store.sweptSessions());
     }
