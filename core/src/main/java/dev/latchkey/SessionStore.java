@@ -284,12 +284,23 @@ public interface SessionStore extends AutoCloseable {
      * reclaims its files. A session that never expires is never examined.
      *
      * <p>To remove everything that is due, call it until {@link SweepResult#more()} is false, or
-     * enable the {@linkplain StoreConfig.Builder#backgroundSweep background sweep}.
+     * enable the {@linkplain StoreConfig.Builder#backgroundSweep background sweep}. Those calls
+     * form a <em>pass</em> of this store: its first call after the store opened or after a pass
+     * ended, and the calls that resume it, up to the one that says no more. Each call goes on
+     * after the last entry the one before it visited, in an order of entries by due time and
+     * then by session id. A pass visits every entry that is due from its first call to its last
+     * exactly once (whatever comes of it: removed, or left in place because the session is in
+     * use or its file is refused or unreadable), so entries that stay in place cannot stall it,
+     * and it ends. An entry that appears during the pass (a writer whose clock lags, a crash's
+     * leftover) is visited by the pass if it sorts after the point the pass has reached when a
+     * call looks at its due time; otherwise by the next pass. Calls of one store in several
+     * threads at once may visit an entry twice, never skip one; sweeps in other stores and
+     * processes keep passes of their own.
      *
      * @param limit the most index entries to visit: every entry looked at counts, also one left
      *     in place (a session in use, a file this store refuses); empty buckets of the index that
-     *     it removes have a bound of the same size. The next call resumes after the entries that
-     *     this one left in place, so entries that stay cannot stall the sweep
+     *     it removes have a bound of the same size. The next call resumes after the last entry
+     *     that this one visited, so entries that stay cannot stall the sweep
      * @return what the sweep did
      * @throws IllegalArgumentException if limit is less than 1
      * @throws StoreException if the index cannot be listed or a file cannot be removed; what was

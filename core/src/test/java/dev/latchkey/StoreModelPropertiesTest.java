@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -56,7 +57,10 @@ import org.quicktheories.generators.Generate;
  * form passes (a pass ends with the call that says no more is due, also when that call resumed a
  * pass begun by earlier ones): when a pass ends, no marker that has been in the index since the
  * pass's first call and is due may be left, except one of a session whose lock the sweeping
- * thread held; markers planted during the pass may wait for the next one.
+ * thread held; markers planted during the pass may wait for the next one. A fourth store on the
+ * directory has another MAC key (a misconfigured process): it only sweeps, can read no file, so
+ * removes nothing, keeps the markers of stored sessions and drops those of sessions that are gone;
+ * its passes leave many entries in place, as a wrong key does.
  *
  * <p>Sessions are named by index into the list of ids issued so far (ids are random, indexes are
  * not), so a schedule replays with the same meaning. The clock is fake and advanced by an
@@ -78,6 +82,8 @@ final class StoreModelPropertiesTest {
     /** Bounds the time a failure spends shrinking (QuickTheories' default is far larger). */
     private static final int SHRINK_CYCLES = 1000;
     private static final int STORES = 3;
+    /** The index of the foreign store's sweep pass, after those of the stores. */
+    private static final int FOREIGN = STORES;
     private static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(10);
     private static final Instant START = Instant.parse("2030-01-01T00:00:00Z");
     /** Well-formed, and never issued: 256 random bits never come out all zero. */
@@ -183,8 +189,24 @@ final class StoreModelPropertiesTest {
     record Sweep(int store, int limit) implements Op {
     }
 
+    /**
+     * Sweeps through a store opened with another MAC key (a misconfigured process): it can read
+     * no session file, so it removes no session and keeps their markers, and drops only the
+     * markers of sessions that are gone.
+     */
+    record ForeignSweep(int limit) implements Op {
+    }
+
     /** Plants a stale marker for a session in the bucket {@code ageMillis} before now. */
     record PlantStaleMarker(int target, long ageMillis) implements Op {
+    }
+
+    /**
+     * Plants a stale marker for a session in a bucket of the index that is due (the
+     * {@code pick}-th, oldest first; at now if none is): where a crash between the steps of a
+     * marker move leaves one, beside the markers of other sessions.
+     */
+    record PlantInDueBucket(int target, int pick) implements Op {
     }
 
     interface Step {
@@ -225,7 +247,9 @@ final class StoreModelPropertiesTest {
                 Pair.of(3, Generate.pick(ADVANCES).map(Advance::new)),
                 Pair.of(1, store.map(Reopen::new)),
                 Pair.of(3, store.zip(Generate.pick(SWEEP_LIMITS), Sweep::new)),
-                Pair.of(2, target.zip(Generate.pick(STALE_AGES), PlantStaleMarker::new)));
+                Pair.of(2, Generate.pick(SWEEP_LIMITS).map(ForeignSweep::new)),
+                Pair.of(2, target.zip(Generate.pick(STALE_AGES), PlantStaleMarker::new)),
+                Pair.of(2, target.zip(Generate.range(0, 3), PlantInDueBucket::new)));
         return Generate.frequency(ops);
     }
 
@@ -371,12 +395,15 @@ final class StoreModelPropertiesTest {
     private static final class Pass {
         /** The markers present since the pass's first call, as "DUE/ID". */
         final Set<String> markers;
+        /** The ids whose file was stored at some time of the pass. */
+        final Set<String> stored;
         /** Sessions whose lock was held by the sweeping thread during a call of the pass. */
         final Set<String> held = new HashSet<>();
         int calls;
 
-        Pass(Set<String> markers) {
+        Pass(Set<String> markers, Set<String> stored) {
             this.markers = markers;
+            this.stored = stored;
         }
     }
 
@@ -390,8 +417,10 @@ final class StoreModelPropertiesTest {
         /** Stale markers planted and maybe still there, as "DUE/ID". */
         private final Set<String> planted = new HashSet<>();
         private final SessionStore[] stores = new SessionStore[STORES];
-        /** Per store, its sweep pass under way (a call said more), or null. */
-        private final Pass[] passes = new Pass[STORES];
+        /** Per store, then the foreign one: its sweep pass under way (a call said more), or null. */
+        private final Pass[] passes = new Pass[STORES + 1];
+        /** A store on the same directory with another MAC key: it only sweeps. */
+        private SessionStore foreign;
         private StoreConfig config;
         private String where = "before the first step";
 
@@ -411,6 +440,10 @@ final class StoreModelPropertiesTest {
                 for (int i = 0; i < STORES; i++) {
                     stores[i] = SessionStore.open(config);
                 }
+                byte[] otherKey = new byte[32];
+                new SecureRandom().nextBytes(otherKey);
+                foreign = SessionStore.open(StoreConfig.builder(dir).clock(clock)
+                        .defaultMaxInactiveInterval(DEFAULT_INTERVAL).macKey(otherKey).build());
                 for (int step = 0; step < schedule.size(); step++) {
                     where = "step " + step + " " + schedule.get(step);
                     apply(schedule.get(step));
@@ -418,9 +451,11 @@ final class StoreModelPropertiesTest {
                     checkFiles();
                     checkExpiryIndex();
                     Set<String> present = markers();
+                    Set<String> stored = storedIds();
                     for (Pass pass : passes) {
                         if (pass != null) {
                             pass.markers.retainAll(present);
+                            pass.stored.addAll(stored);
                         }
                     }
                 }
@@ -429,6 +464,9 @@ final class StoreModelPropertiesTest {
                     if (store != null) {
                         store.close();
                     }
+                }
+                if (foreign != null) {
+                    foreign.close();
                 }
                 deleteTree(dir);
             }
@@ -501,6 +539,15 @@ final class StoreModelPropertiesTest {
             } else if (op instanceof Sweep) {
                 Sweep sweep = (Sweep) op;
                 sweep(sweep.store(), sweep.limit(), null);
+            } else if (op instanceof ForeignSweep) {
+                foreignSweep(((ForeignSweep) op).limit());
+            } else if (op instanceof PlantInDueBucket) {
+                PlantInDueBucket plant = (PlantInDueBucket) op;
+                List<Long> due = new ArrayList<>(new TreeSet<>(markers().stream()
+                        .map(m -> Long.parseLong(m.substring(0, m.indexOf('/'))))
+                        .filter(b -> b <= now()).toList()));
+                plantMarker(resolve(plant.target()),
+                        due.isEmpty() ? now() : due.get(plant.pick() % due.size()));
             } else if (op instanceof PlantStaleMarker) {
                 PlantStaleMarker plant = (PlantStaleMarker) op;
                 plantMarker(resolve(plant.target()), now() - plant.ageMillis());
@@ -655,7 +702,7 @@ final class StoreModelPropertiesTest {
         private void sweep(int storeIndex, int limit, String heldId) {
             SessionStore store = stores[storeIndex];
             if (passes[storeIndex] == null) {
-                passes[storeIndex] = new Pass(markers());
+                passes[storeIndex] = new Pass(markers(), storedIds());
             }
             Pass pass = passes[storeIndex];
             if (heldId != null) {
@@ -719,6 +766,40 @@ final class StoreModelPropertiesTest {
                             context + ": " + shortId(id) + " is left");
                 }
                 passes[storeIndex] = null;
+            }
+        }
+
+        /**
+         * Sweeps through the foreign store, which refuses every session file (another MAC key):
+         * nothing is removed, and only markers of sessions that are not stored are dropped (the
+         * others stay for a store that can read their files: the exact index checked after the
+         * step). When its pass ends, no due marker that has been there since the pass began, of a
+         * session stored at no time of the pass, may be left.
+         */
+        private void foreignSweep(int limit) {
+            if (passes[FOREIGN] == null) {
+                passes[FOREIGN] = new Pass(markers(), storedIds());
+            }
+            Pass pass = passes[FOREIGN];
+            Set<String> before = storedIds();
+            SweepResult result = foreign.sweep(limit);
+            String context = where + ": sweep(" + limit + ") by the foreign store, call "
+                    + (++pass.calls) + " of its pass, gave " + result;
+            assertEquals(before, storedIds(), context + ": it can read no file, so removes none");
+            assertEquals(0, result.removed(), context);
+            assertTrue(result.examined() <= limit, context + ": over the limit");
+            assertTrue(!result.more() || result.examined() == limit,
+                    context + ": more before the limit");
+            if (!result.more()) {
+                Set<String> left = new TreeSet<>(pass.markers);
+                left.retainAll(markers());
+                for (String marker : left) {
+                    String id = marker.substring(marker.indexOf('/') + 1);
+                    assertTrue(Long.parseLong(marker.substring(0, marker.indexOf('/'))) > now()
+                            || pass.stored.contains(id), context + ": due marker " + marker
+                            + " of no session, in the index since the pass began, is left");
+                }
+                passes[FOREIGN] = null;
             }
         }
 
