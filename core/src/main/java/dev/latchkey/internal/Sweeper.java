@@ -66,6 +66,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Thread-safety: thread-safe; sweeps in several threads or processes only compete for markers.
+ * Calls of one store share its cursor: calls at the same time may visit a marker twice, never
+ * skip one (see the field {@code cursor}). Other stores and processes have cursors of their own.
  */
 final class Sweeper {
     private static final Logger LOG = LoggerFactory.getLogger(Sweeper.class);
