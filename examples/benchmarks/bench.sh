@@ -2,30 +2,60 @@
 # The benchmark comparison of docs/performance.md: builds the benchmarks jar, installs redis-server
 # if it is missing (Debian package, as root), starts it on a free loopback port with persistence
 # off, runs every workload, and stops Redis again, also when the run fails or is interrupted.
+# SIGINT (Ctrl-C) and SIGTERM stop the run at once: the Java harness is sent SIGTERM, its shutdown
+# hook kills the worker and JMH JVMs it started and deletes its temporary directory (not a --dir),
+# and this script stops its Redis and deletes its own temporary directory.
 #
-#   examples/benchmarks/bench.sh            # the whole comparison: a few minutes on 2 cores
-#   examples/benchmarks/bench.sh --quick    # about a minute of measuring (more with the build
-#                                           # and on a loaded machine), shorter and smaller
-#   examples/benchmarks/bench.sh --long     # adds 1,000,000 sessions on disk (long, ~5 GB)
-#
-# Other flags go to the harness: --dir=PATH (keep the data there), --workloads=1,3,
-# --profile (JFR summary of Latchkey's request), --redis=none (skip Redis).
+# Run with --help for every flag. LATCHKEY_BENCH_CLASSPATH=CP (for the harness's own tests) skips
+# the build and runs the harness from that class path instead of the jar.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing redis-server (apt-get)" >&2
-    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
-  else
-    echo "bench: redis-server is not installed (and this is not root on Debian): no Redis rows" >&2
-  fi
-fi
+usage() {
+  cat <<'EOF'
+usage: examples/benchmarks/bench.sh [flags]
+  (no flag)            the whole comparison: a few minutes on 2 cores (more on a loaded machine)
+  --quick              about a minute of measuring: short iterations, 1,000/10,000 sessions
+  --long               the default run plus 1,000,000 sessions on disk (~5 GB, long)
+  --smoke              a few tiny iterations, judges no target (what `mvn verify` runs)
+  --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)
+  --profile            also record Latchkey's request under JFR and summarise it
+  --dir=PATH           keep the run's data under PATH/run-DATE/ (default: a temporary
+                       directory, deleted at the end and on SIGTERM/SIGINT)
+  --redis=HOST:PORT    use this Redis instead of starting one (not reconfigured unless
+                       --redis-owned; no install, no redis-server started)
+  --redis=none         no Redis rows
+  --redis-owned        the --redis server was started for this run: workload 2 may turn on
+                       its append-only file
+  --help, -h           print this and exit
+Without --redis the script installs redis-server if it is missing (apt-get, as root), starts it
+on a free loopback port with persistence off and stops it afterwards.
+Exit status: 0; 1 if Latchkey lost or failed an update it guarantees; 2 for bad flags;
+130 after SIGINT, 143 after SIGTERM.
+EOF
+}
 
-mvn -B -q -DskipTests -pl examples/benchmarks -am package
+redis_given=""
+for arg in "$@"; do
+  case "$arg" in
+    --help | -h)
+      usage
+      exit 0
+      ;;
+    --quick | --long | --smoke | --profile | --redis-owned) ;;
+    --dir=?* | --workloads=?*) ;;
+    --redis=?*) redis_given=yes ;;
+    *)
+      echo "bench: unknown flag: $arg" >&2
+      usage >&2
+      exit 2
+      ;;
+  esac
+done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench-redis.XXXXXX")
 redis_pid=""
+child=""
 cleanup() {
   if [ -n "$redis_pid" ]; then
     kill "$redis_pid" 2>/dev/null || true
@@ -33,34 +63,103 @@ cleanup() {
   fi
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-redis_flag=--redis=none
-if command -v redis-server >/dev/null 2>&1; then
-  for attempt in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 40000))
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      continue # taken
-    fi
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-      --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
-    redis_pid=$!
-    for _ in $(seq 100); do
-      if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
-        # --redis-owned: this server was started for the run, the harness may reconfigure it
-        redis_flag="--redis=127.0.0.1:$port --redis-owned"
-        break 2
-      fi
-      kill -0 "$redis_pid" 2>/dev/null || break
+# stop SIGNAL STATUS: ends the running child (the build or the harness) and exits; the EXIT trap
+# then stops Redis. The harness gets SIGTERM (its shutdown hook stops its own children) and 20 s.
+stop() {
+  trap '' INT TERM
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    echo "bench: $1: stopping the run (pid $child)" >&2
+    kill -TERM "$child" 2>/dev/null || true
+    for _ in $(seq 200); do
+      kill -0 "$child" 2>/dev/null || break
       sleep 0.1
     done
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-    redis_pid=""
-  done
-  [ -n "$redis_pid" ] || echo "bench: redis-server did not start (see above): no Redis rows" >&2
+    kill -KILL "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+  fi
+  exit "$2"
+}
+trap cleanup EXIT
+trap 'stop SIGINT 130' INT
+trap 'stop SIGTERM 143' TERM
+
+# runs a command in the background and waits for it, so that a signal reaches the traps at once
+# (bash runs a trap only after a foreground command ends)
+run() {
+  "$@" &
+  child=$!
+  local rc=0
+  wait "$child" || rc=$?
+  child=""
+  return "$rc"
+}
+
+# PING in RESP over bash's /dev/tcp: no redis-cli needed
+redis_ping() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 reply <&3
+    [[ "$reply" == "+PONG"* ]]
+  ) 2>/dev/null
+}
+
+redis_flag=""
+if [ -z "$redis_given" ]; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "bench: installing redis-server (apt-get)" >&2
+      if ! apt_out=$({ apt-get update -qq && apt-get install -y -qq redis-server; } 2>&1); then
+        echo "bench: apt-get install redis-server failed:" >&2
+        printf '%s\n' "$apt_out" | tail -n 20 | sed 's/^/  apt: /' >&2
+        echo "bench: continuing without the Redis rows (install redis-server yourself, or pass" \
+          "--redis=HOST:PORT of a running server)" >&2
+      fi
+    else
+      echo "bench: redis-server is not installed (and this is not root with apt-get): continuing" \
+        "without the Redis rows (install it, or pass --redis=HOST:PORT of a running server)" >&2
+    fi
+  fi
+  redis_flag=--redis=none
+  if command -v redis-server >/dev/null 2>&1; then
+    for attempt in 1 2 3 4 5; do
+      port=$((20000 + RANDOM % 40000))
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        continue # taken
+      fi
+      redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+        --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
+      redis_pid=$!
+      for _ in $(seq 100); do
+        if redis_ping "$port"; then
+          # --redis-owned: this server was started for the run, the harness may reconfigure it
+          redis_flag="--redis=127.0.0.1:$port --redis-owned"
+          break 2
+        fi
+        kill -0 "$redis_pid" 2>/dev/null || break
+        sleep 0.1
+      done
+      echo "bench: redis-server attempt $attempt on port $port failed:" >&2
+      sed 's/^/  redis: /' "$work/redis.log" >&2 || true
+      kill "$redis_pid" 2>/dev/null || true
+      wait "$redis_pid" 2>/dev/null || true
+      redis_pid=""
+    done
+    [ -n "$redis_pid" ] || echo "bench: redis-server did not start (see above): no Redis rows" >&2
+  fi
 fi
 
-# shellcheck disable=SC2086 # redis_flag is one or two flags without spaces inside
-java -jar examples/benchmarks/target/latchkey-benchmarks.jar $redis_flag "$@"
+# the harness's temporary directory goes where this script's goes
+java_opts=("-Djava.io.tmpdir=${TMPDIR:-/tmp}")
+rc=0
+if [ -n "${LATCHKEY_BENCH_CLASSPATH:-}" ]; then
+  # shellcheck disable=SC2086 # redis_flag is up to two flags without spaces inside
+  run java "${java_opts[@]}" -cp "$LATCHKEY_BENCH_CLASSPATH" dev.latchkey.benchmarks.Bench \
+    $redis_flag "$@" || rc=$?
+else
+  run mvn -B -q -DskipTests -pl examples/benchmarks -am package
+  # shellcheck disable=SC2086
+  run java "${java_opts[@]}" -jar examples/benchmarks/target/latchkey-benchmarks.jar \
+    $redis_flag "$@" || rc=$?
+fi
+exit "$rc"

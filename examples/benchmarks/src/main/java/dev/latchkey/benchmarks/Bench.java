@@ -39,14 +39,15 @@ public final class Bench {
 
     /** How long each figure is measured. */
     enum Mode {
-        /** A few iterations, for the build's smoke test: proves the harness works, measures nothing. */
-        SMOKE(0, 0, 0, 1, 100, new int[] {100, 1_000}, 200, 50, 250),
-        /** Under a minute: short iterations in one JVM; 1,000 and 10,000 sessions on disk. */
-        QUICK(0, 1, 300, 1, 700, new int[] {1_000, 10_000}, 1_000, 200, 700),
+        /** A few iterations, for the build's smoke test: proves the harness works, judges nothing. */
+        SMOKE(0, 0, 0, 1, 100, new int[] {100, 1_000}, 200, 50, 250, 2, false),
+        /** About a minute: each store in its own forked JVM, short iterations, smaller sizes. */
+        QUICK(1, 1, 200, 1, 500, new int[] {1_000, 10_000}, 1_000, 200, 700, 3, true),
         /** The default: a few minutes; each store in its own forked JVM. */
-        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000),
+        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000, 5, true),
         /** FULL plus 1,000,000 sessions on disk (needs ~5 GB of disk and a long while). */
-        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000);
+        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000, 5,
+                true);
 
         final int forks;
         final int warmups;
@@ -57,10 +58,14 @@ public final class Bench {
         final int contentionSessions;
         final int contentionWarmupMillis;
         final int contentionMillis;
+        /** Timed sweeps per row (the table shows their median). */
+        final int sweepRuns;
+        /** Whether speed targets are judged at all (never on a smoke run). */
+        final boolean judged;
 
         Mode(int forks, int warmups, int warmupMillis, int iterations, int iterationMillis,
                 int[] scale, int contentionSessions, int contentionWarmupMillis,
-                int contentionMillis) {
+                int contentionMillis, int sweepRuns, boolean judged) {
             this.forks = forks;
             this.warmups = warmups;
             this.warmupMillis = warmupMillis;
@@ -70,8 +75,34 @@ public final class Bench {
             this.contentionSessions = contentionSessions;
             this.contentionWarmupMillis = contentionWarmupMillis;
             this.contentionMillis = contentionMillis;
+            this.sweepRuns = sweepRuns;
+            this.judged = judged;
         }
     }
+
+    /**
+     * The fewest samples of every store a target compares before it is judged: below this a p99
+     * rests on a handful of requests, and "met" or "MISSED" would be noise.
+     */
+    static final long MIN_SAMPLES = 1_000;
+
+    /** Every flag of the harness, as {@code --help} prints it. */
+    static final String USAGE = String.join("\n",
+            "usage: java -jar examples/benchmarks/target/latchkey-benchmarks.jar [flags]",
+            "       (examples/benchmarks/bench.sh [flags] builds the jar and starts Redis first)",
+            "  --quick              about a minute: short iterations, 1,000/10,000 sessions on disk",
+            "  --long               the default run plus 1,000,000 sessions on disk (~5 GB, long)",
+            "  --smoke              a few tiny iterations, judges no target (the build's smoke test)",
+            "  --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)",
+            "  --profile            also record Latchkey's request under JFR and summarise it",
+            "  --dir=PATH           keep the run's data under PATH/run-DATE/ (default: a temporary",
+            "                       directory, deleted at the end and on SIGTERM/SIGINT)",
+            "  --redis=HOST:PORT    use this Redis (not reconfigured unless --redis-owned)",
+            "  --redis=none         no Redis rows (default: start redis-server if it is on the PATH)",
+            "  --redis-owned        the --redis server was started for this run: workload 2 may",
+            "                       turn on its append-only file",
+            "  --help               print this and exit",
+            "exit status: 0; 1 if Latchkey lost or failed an update it guarantees; 2 for bad flags");
 
     /** What to run; from the command line. */
     static final class Options {
@@ -87,44 +118,80 @@ public final class Bench {
         /** 1-4 as in docs/performance.md; 5 alone is workload 4's sweep (4 includes it). */
         Set<Integer> workloads = new LinkedHashSet<>(List.of(1, 2, 3, 4));
         boolean profile;
+        boolean help;
 
+        /**
+         * Parses the flags of {@link #USAGE}.
+         * @throws IllegalArgumentException for an unknown flag or a bad value
+         */
         static Options parse(String... args) {
             Options o = new Options();
             for (String arg : args) {
                 String[] kv = arg.split("=", 2);
                 switch (kv[0]) {
                     case "--quick":
+                        noValue(kv, arg);
                         o.mode = Mode.QUICK;
                         break;
                     case "--long":
+                        noValue(kv, arg);
                         o.mode = Mode.LONG;
                         break;
                     case "--smoke":
+                        noValue(kv, arg);
                         o.mode = Mode.SMOKE;
                         break;
                     case "--profile":
+                        noValue(kv, arg);
                         o.profile = true;
+                        break;
+                    case "--help":
+                    case "-h":
+                        noValue(kv, arg);
+                        o.help = true;
                         break;
                     case "--dir":
                         o.dir = Path.of(value(kv, arg));
                         break;
                     case "--redis":
                         o.redis = value(kv, arg);
+                        if (!o.redis.equals("none") && !o.redis.equals("auto")
+                                && !o.redis.matches(".+:[0-9]{1,5}")) {
+                            throw new IllegalArgumentException("--redis takes HOST:PORT, none or "
+                                    + "auto: " + arg);
+                        }
                         break;
                     case "--redis-owned":
+                        noValue(kv, arg);
                         o.redisOwned = true;
                         break;
                     case "--workloads":
                         o.workloads = new LinkedHashSet<>();
                         for (String w : value(kv, arg).split(",")) {
-                            o.workloads.add(Integer.parseInt(w.trim()));
+                            int n;
+                            try {
+                                n = Integer.parseInt(w.trim());
+                            } catch (NumberFormatException e) {
+                                n = 0;
+                            }
+                            if (n < 1 || n > 5) {
+                                throw new IllegalArgumentException("--workloads takes numbers from"
+                                        + " 1 to 5, separated by commas: " + arg);
+                            }
+                            o.workloads.add(n);
                         }
                         break;
                     default:
-                        throw new IllegalArgumentException("unknown flag " + arg);
+                        throw new IllegalArgumentException("unknown flag: " + arg);
                 }
             }
             return o;
+        }
+
+        private static void noValue(String[] kv, String arg) {
+            if (kv.length > 1) {
+                throw new IllegalArgumentException(kv[0] + " takes no value: " + arg);
+            }
         }
 
         private static String value(String[] kv, String arg) {
@@ -155,9 +222,12 @@ public final class Bench {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
-            System.err.println("flags: --quick | --long, --dir=PATH, --redis=HOST:PORT|none, "
-                    + "--redis-owned, --workloads=1,2,3,4, --profile");
+            System.err.println(USAGE);
             System.exit(2);
+            return;
+        }
+        if (options.help) {
+            System.out.println(USAGE);
             return;
         }
         Report report = run(options, System.out);
@@ -176,6 +246,12 @@ public final class Bench {
         Map<Integer, Table> tables = new HashMap<>();
         List<String> failures = new ArrayList<>();
         RedisServer started = null;
+        // SIGTERM or SIGINT (bench.sh forwards both) ends the JVM without running finally blocks:
+        // this hook stops every process the run started (JMH forks, worker JVMs, redis-server,
+        // sync) and then deletes the temporary directory
+        Thread hook = new Thread(() -> stopChildrenAndDelete(o.dir == null ? root : null),
+                "latchkey-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             String redis = "-";
             String redisNote = null;
@@ -224,6 +300,47 @@ public final class Bench {
             if (o.dir == null) {
                 Contenders.deleteTree(root);
             }
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already: the hook runs anyway
+            }
+        }
+    }
+
+    /**
+     * The shutdown hook of a run: kills every descendant process (it waits at most 10 s for them to
+     * end), then deletes {@code root} unless it is null. Other threads may still be writing into
+     * {@code root} while hooks run, so the delete is tried a few times.
+     */
+    static void stopChildrenAndDelete(Path root) {
+        List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
+        children.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (ProcessHandle child : children) {
+            try {
+                child.onExit().get(Math.max(1, deadline - System.nanoTime()),
+                        java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.ExecutionException
+                    | java.util.concurrent.TimeoutException e) {
+                System.err.println("bench: process " + child.pid() + " did not end within 10 s");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (root == null) {
+            return;
+        }
+        for (int attempt = 0; attempt < 5 && Files.exists(root); attempt++) {
+            try {
+                Contenders.deleteTree(root);
+            } catch (RuntimeException e) {
+                // a file appeared or vanished under the walk: try again
+            }
+        }
+        if (Files.exists(root)) {
+            System.err.println("bench: could not delete " + root);
         }
     }
 
@@ -319,13 +436,17 @@ public final class Bench {
                 + "before it commits (Latchkey's find)");
         double latchkey = p(s, Contenders.LATCHKEY + "/1", 50);
         double floor = p(s, Contenders.FLOOR + "/1", 50);
-        target(t, "latchkey p50 vs floor", latchkey / floor, "<= 1.50x", latchkey / floor <= 1.5);
+        long pair = Math.min(n(s, Contenders.LATCHKEY + "/1"), n(s, Contenders.FLOOR + "/1"));
+        target(t, o.mode, "latchkey p50 vs floor", latchkey / floor, "<= 1.50x",
+                latchkey / floor <= 1.5, pair);
         double latchkey99 = p(s, Contenders.LATCHKEY + "/1", 99);
-        target(t, "latchkey p99 vs floor", latchkey99 / p(s, Contenders.FLOOR + "/1", 99),
-                "<= 1.50x", latchkey99 / p(s, Contenders.FLOOR + "/1", 99) <= 1.5);
+        double floor99 = p(s, Contenders.FLOOR + "/1", 99);
+        target(t, o.mode, "latchkey p99 vs floor", latchkey99 / floor99, "<= 1.50x",
+                latchkey99 / floor99 <= 1.5, pair);
         if (stores.contains(Contenders.REDIS)) {
             double r = p(s, Contenders.REDIS + "/1", 50) / latchkey;
-            target(t, "redis p50 vs latchkey", r, ">= 2.00x", r >= 2);
+            target(t, o.mode, "redis p50 vs latchkey", r, ">= 2.00x", r >= 2, Math.min(
+                    n(s, Contenders.LATCHKEY + "/1"), n(s, Contenders.REDIS + "/1")));
         }
         t.print(out);
         return t;
@@ -394,7 +515,7 @@ public final class Bench {
                 "workload 4, request cost by sessions on disk");
         Table t = new Table("Workload 4: request cost with many sessions on disk (each request on "
                 + "a random one), 1 thread", "sessions", "store", "p50 us", "p99 us",
-                "p50 vs latchkey", "p99 vs latchkey");
+                "p50 vs latchkey", "p99 vs latchkey", "samples");
         for (int n : o.mode.scale) {
             double l50 = p(s, Contenders.LATCHKEY + "/" + n, 50);
             double l99 = p(s, Contenders.LATCHKEY + "/" + n, 99);
@@ -402,7 +523,8 @@ public final class Bench {
                 double p50 = p(s, store + "/" + n, 50);
                 double p99 = p(s, store + "/" + n, 99);
                 t.add(String.format(Locale.ROOT, "%,d", n), store, Table.number(p50),
-                        Table.number(p99), Table.ratio(p50, l50), Table.ratio(p99, l99));
+                        Table.number(p99), Table.ratio(p50, l50), Table.ratio(p99, l99),
+                        String.format(Locale.ROOT, "%,d", n(s, store + "/" + n)));
             }
         }
         t.print(out);
@@ -411,17 +533,38 @@ public final class Bench {
 
     private static Table sweep(Options o, Path root, PrintStream out) throws Exception {
         out.println("workload 4, sweep of expired sessions among live ones ...");
+        int runs = o.mode.sweepRuns;
         Table t = new Table("Workload 4: sweep, Latchkey's SessionStore.sweep(1000) called until "
-                + "nothing more is due, N expired sessions among live ones", "live", "expired",
-                "sweep ms", "us per expired", "removed", "calls");
+                + "nothing more is due, N expired sessions among live ones; median of " + runs
+                + " timed sweeps per row (fresh expired sessions each), after an untimed sweep in "
+                + "the same JVM", "live", "expired", "sweep ms", "min ms", "max ms",
+                "us per expired", "removed", "calls", "runs");
+        Sweep.warmUp(root, o.mode.scale[0]);
         for (int live : o.mode.scale) {
-            Sweep.measure(t, root, live, Math.max(100, live / 10));
+            Sweep.measure(t, root, live, Math.max(100, live / 10), runs);
         }
+        t.note("after each timed sweep every session file is listed: the live ones must all be "
+                + "there, no expired one (nor its expiry marker) may be left");
         t.note("latchkey only: Tomcat's StoreBase.processExpires loads every stored session, Jetty's "
                 + "sweep lists the whole directory, Redis expires keys itself (see "
                 + "docs/performance.md)");
         t.print(out);
         return t;
+    }
+
+    /**
+     * The warm-up runs of workload 3: one per operation a row measures (the plain increment of
+     * every store, and Latchkey's {@code update}).
+     */
+    static List<Contention.Config> warmUps(List<String> stores) {
+        List<Contention.Config> configs = new ArrayList<>();
+        for (String store : stores) {
+            configs.add(new Contention.Config(store, 1, true, false));
+            if (store.equals(Contenders.LATCHKEY)) {
+                configs.add(new Contention.Config(store, 1, false, true));
+            }
+        }
+        return configs;
     }
 
     private static Table latencyTable(String title, List<String> stores, Map<String, Statistics> s,
@@ -450,9 +593,30 @@ public final class Bench {
         return st == null ? Double.NaN : st.getPercentile(percentile);
     }
 
-    private static void target(Table t, String what, double ratio, String target, boolean met) {
+    private static long n(Map<String, Statistics> s, String key) {
+        Statistics st = s.get(key);
+        return st == null ? 0 : st.getN();
+    }
+
+    private static void target(Table t, Mode mode, String what, double ratio, String target,
+            boolean met, long samples) {
         t.note(String.format(Locale.ROOT, "target: %s %.2fx (%s): %s", what, ratio, target,
-                met ? "met" : "MISSED"));
+                verdict(mode, met, samples)));
+    }
+
+    /**
+     * A target's verdict: "met" or "MISSED", or "not judged" on a smoke run or when the store with
+     * the fewest samples of those compared has fewer than {@link #MIN_SAMPLES}.
+     */
+    static String verdict(Mode mode, boolean met, long samples) {
+        if (!mode.judged) {
+            return "not judged (" + mode.name().toLowerCase(Locale.ROOT) + " run)";
+        }
+        if (samples < MIN_SAMPLES) {
+            return String.format(Locale.ROOT, "not judged (%,d samples < %,d)", samples,
+                    MIN_SAMPLES);
+        }
+        return met ? "met" : "MISSED";
     }
 
     // ---------------------------------------------------------------- workload 3 (processes)
@@ -469,16 +633,16 @@ public final class Bench {
                 + "threads, %.1f s per row (after %.1f s warm-up); every acknowledged increment "
                 + "checked at the end", processes, threads, o.mode.contentionMillis / 1000.0,
                 o.mode.contentionWarmupMillis / 1000.0),
-                "sessions", "attributes", "store", "op", "ops/s", "ops/s vs latchkey", "acked",
-                "lost", "extra", "errors");
+                "sessions", "attributes", "store", "op", "ops/s", "ops/s vs latchkey", "ops",
+                "acked", "lost", "extra", "errors");
         Map<String, Map<String, Long>> errorsSeen = new TreeMap<>();
         try (Contention c = Contention.start(root.resolve("contention"), redis, processes, threads,
                 o.mode.contentionWarmupMillis, o.mode.contentionMillis)) {
             if (o.mode != Mode.SMOKE) {
-                out.println("  (one unreported run per store first, so that no store is measured "
-                        + "with cold JIT)");
-                for (String store : stores) {
-                    c.warmUp(new Contention.Config(store, 1, true, false), out);
+                out.println("  (one unreported run of every measured operation first, so that "
+                        + "none is measured with cold JIT)");
+                for (Contention.Config config : warmUps(stores)) {
+                    c.warmUp(config, out);
                 }
             }
             for (int sessions : new int[] {1, o.mode.contentionSessions}) {
@@ -505,7 +669,7 @@ public final class Bench {
                         t.add(sessions == 1 ? "1 (hot)" : String.format(Locale.ROOT, "%,d",
                                 sessions), distinct ? "own per thread" : "one counter",
                                 config.store(), config.op(), Table.number(r.opsPerSecond()),
-                                Table.ratio(r.opsPerSecond(), base), r.acked(), r.lost(),
+                                Table.ratio(r.opsPerSecond(), base), r.ops(), r.acked(), r.lost(),
                                 r.extra(), r.errors());
                         Map<String, Long> seen = errorsSeen.computeIfAbsent(config.store(),
                                 k -> new TreeMap<>());
@@ -516,6 +680,8 @@ public final class Bench {
         }
         t.note("own per thread: each thread increments its own attribute (find/load, +1, plain "
                 + "commit/save); one counter: every thread increments the same attribute");
+        t.note("ops: increments acknowledged in the measured time (ops/s is ops over it); acked: "
+                + "all acknowledged increments, warm-up included, each checked at the end");
         t.note("lost: increments a counter is short of its acknowledged total; extra: increments "
                 + "it is over it (applied, not acknowledged); counted per counter, not netted");
         t.note("latchkey find+commit on one counter is a plain read-modify-write: the later commit "

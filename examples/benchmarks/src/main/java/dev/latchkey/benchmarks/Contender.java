@@ -17,9 +17,10 @@ interface Contender extends AutoCloseable {
 
     /**
      * One request (workload 1, 2, 4): load the session, read one attribute, mark it accessed, set
-     * one attribute, save.
+     * one attribute, save. Returns what it read (the attribute; the floor: the bytes it read), so
+     * that the benchmark can consume it and the JIT cannot drop the read.
      */
-    void request(String id, String name, Object value) throws Exception;
+    Object request(String id, String name, Object value) throws Exception;
 
     /**
      * One counting request (workload 3): load the session, read an integer attribute, save it

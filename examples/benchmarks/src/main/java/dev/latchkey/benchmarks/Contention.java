@@ -43,7 +43,7 @@ final class Contention implements AutoCloseable {
     }
 
     /** What one run measured. */
-    record Outcome(Config config, double opsPerSecond, long acked, long lost, long extra,
+    record Outcome(Config config, double opsPerSecond, long ops, long acked, long lost, long extra,
             long errors, Map<String, Long> errorKinds) {
     }
 
@@ -152,7 +152,8 @@ final class Contention implements AutoCloseable {
                     config.distinct() ? "distinct" : "counter", config.store(), config.op(),
                     perSecond, counts[0], counts[1], counts[2], errors);
             }
-            return new Outcome(config, perSecond, counts[0], counts[1], counts[2], errors, kinds);
+            return new Outcome(config, perSecond, ops, counts[0], counts[1], counts[2], errors,
+                    kinds);
         } finally {
             if (config.store().equals(Contenders.REDIS)) {
                 try (Contender c = Contenders.open(Contenders.REDIS, dir, false, redis, namespace)) {

@@ -57,8 +57,9 @@ final class FloorContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) throws IOException {
-        if (readFirst && Files.readAllBytes(file(id)).length == 0) {
+    public Object request(String id, String name, Object value) throws IOException {
+        byte[] first = null;
+        if (readFirst && (first = Files.readAllBytes(file(id))).length == 0) {
             throw new IllegalStateException("empty " + id);
         }
         int stripe = (id.hashCode() & 0x7fff_ffff) % STRIPES;
@@ -92,6 +93,7 @@ final class FloorContender implements Contender {
                     dir.force(true);
                 }
             }
+            return first != null ? first : bytes;
         } finally {
             lock.release();
         }

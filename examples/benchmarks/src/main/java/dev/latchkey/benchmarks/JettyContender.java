@@ -43,18 +43,19 @@ final class JettyContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) throws Exception {
+    public Object request(String id, String name, Object value) throws Exception {
         SessionData data = store.load(id);
         if (data == null) {
             throw new IllegalStateException("no session " + id);
         }
         long now = System.currentTimeMillis();
-        data.getAttribute(SampleSession.READ_ATTRIBUTE);
+        Object read = data.getAttribute(SampleSession.READ_ATTRIBUTE);
         data.setLastAccessed(data.getAccessed());
         data.setAccessed(now);
         data.calcAndSetExpiry(now);
         data.setAttribute(name, value);
         store.store(id, data);
+        return read;
     }
 
     /**

@@ -32,10 +32,11 @@ final class LatchkeyContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) {
+    public Object request(String id, String name, Object value) {
         Session session = store.find(id).orElseThrow(() -> new IllegalStateException("no " + id));
-        session.attribute(SampleSession.READ_ATTRIBUTE);
+        Object read = session.attribute(SampleSession.READ_ATTRIBUTE);
         store.commit(id, store.change().set(name, value).touch().build());
+        return read;
     }
 
     @Override

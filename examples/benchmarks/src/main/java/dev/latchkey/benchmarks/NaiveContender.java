@@ -25,12 +25,13 @@ final class NaiveContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) throws Exception {
+    public Object request(String id, String name, Object value) throws Exception {
         Map<String, Object> session = store.load(id);
-        session.get(SampleSession.READ_ATTRIBUTE);
+        Object read = session.get(SampleSession.READ_ATTRIBUTE);
         session.put("accessed", System.currentTimeMillis());
         session.put(name, value);
         store.save(id, session);
+        return read;
     }
 
     @Override

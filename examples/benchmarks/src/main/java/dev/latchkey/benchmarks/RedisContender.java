@@ -56,8 +56,8 @@ final class RedisContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) {
-        request(repository, id, name, value);
+    public Object request(String id, String name, Object value) {
+        return request(repository, id, name, value);
     }
 
     @Override
@@ -88,16 +88,17 @@ final class RedisContender implements Contender {
         return attributes;
     }
 
-    private static <S extends Session> void request(SessionRepository<S> repository, String id,
+    private static <S extends Session> Object request(SessionRepository<S> repository, String id,
             String name, Object value) {
         S session = repository.findById(id);
         if (session == null) {
             throw new IllegalStateException("no session " + id);
         }
-        session.getAttribute(SampleSession.READ_ATTRIBUTE);
+        Object read = session.getAttribute(SampleSession.READ_ATTRIBUTE);
         session.setLastAccessedTime(Instant.now());
         session.setAttribute(name, value);
         repository.save(session);
+        return read;
     }
 
     private static <S extends Session> boolean increment(SessionRepository<S> repository,

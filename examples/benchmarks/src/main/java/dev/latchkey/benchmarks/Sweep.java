@@ -3,56 +3,139 @@ package dev.latchkey.benchmarks;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.SweepResult;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Workload 4's sweep: N expired Latchkey sessions among many live ones, removed by
  * {@link SessionStore#sweep} (called until nothing more is due), on a clock the harness moves
- * forward instead of waiting.
+ * forward instead of waiting. Each row is timed several times, each time on freshly expired
+ * sessions among the same live ones, after an untimed sweep in the same JVM; after each sweep the
+ * session files are listed and must be exactly the live sessions.
  */
 final class Sweep {
     private static final int LIMIT = 1_000;
+    /** Live sessions' interval: longer than all the clock moves of a row together. */
+    private static final Duration LIVE = Duration.ofHours(2);
+    private static final Duration EXPIRING = Duration.ofMinutes(1);
+    /** Past the expiring sessions' expiry by more than a granule of the expiry index. */
+    private static final Duration STEP = Duration.ofMinutes(3);
 
     private Sweep() {
     }
 
-    /** One row: live sessions, expired sessions, sweep time and what it removed. */
-    static void measure(Table t, Path root, int live, int expired) throws Exception {
-        Path dir = root.resolve("sweep-" + live);
+    /**
+     * An untimed row on a throwaway directory, so that the first timed sweep is not a cold one:
+     * {@code live} live sessions, a fifth as many expired ones, swept twice.
+     */
+    static void warmUp(Path root, int live) throws Exception {
+        run(root.resolve("sweep-warm-up"), live, Math.max(20, live / 5), 2);
+    }
+
+    /** One row: live sessions, expired sessions, the median sweep time of {@code runs} sweeps. */
+    static void measure(Table t, Path root, int live, int expired, int runs) throws Exception {
+        long[] nanos = run(root.resolve("sweep-" + live), live, expired, runs);
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
+        t.add(String.format(Locale.ROOT, "%,d", live), String.format(Locale.ROOT, "%,d", expired),
+                Table.number(median / 1e6), Table.number(sorted[0] / 1e6),
+                Table.number(sorted[sorted.length - 1] / 1e6),
+                Table.number(median / 1e3 / expired), String.format(Locale.ROOT, "%,d",
+                        nanos[runs] / runs), nanos[runs + 1] / runs, runs);
+    }
+
+    /**
+     * Times {@code runs} sweeps; returns their times in nanoseconds, then the sessions removed and
+     * the sweep calls made, both summed over the runs.
+     */
+    private static long[] run(Path dir, int live, int expired, int runs) throws Exception {
         MovableClock clock = new MovableClock(Instant.now());
+        long[] result = new long[runs + 2];
         try (SessionStore store = SessionStore.open(StoreConfig.builder(dir).clock(clock).build())) {
-            String[] liveIds = create(store, live, Duration.ofMinutes(30));
-            String[] expiredIds = create(store, expired, Duration.ofMinutes(1));
-            clock.advance(Duration.ofMinutes(3)); // expired + more than a granule; live: 27 min left
-            Contenders.flushDirtyPages();
-            int removed = 0;
-            int calls = 0;
-            long t0 = System.nanoTime();
-            SweepResult r;
-            do {
-                r = store.sweep(LIMIT);
-                removed += r.removed();
-                calls++;
-            } while (r.more());
-            long nanos = System.nanoTime() - t0;
-            if (store.find(liveIds[0]).isEmpty() || store.find(liveIds[live - 1]).isEmpty()
-                    || store.find(expiredIds[0]).isPresent()) {
-                throw new IllegalStateException("the sweep removed a live session or kept an "
-                        + "expired one");
+            Set<String> liveIds = Set.of(create(store, live, LIVE));
+            for (int r = 0; r < runs; r++) {
+                String[] expiredIds = create(store, expired, EXPIRING);
+                clock.advance(STEP);
+                Contenders.flushDirtyPages();
+                long removed = 0;
+                long calls = 0;
+                long t0 = System.nanoTime();
+                SweepResult s;
+                do {
+                    s = store.sweep(LIMIT);
+                    removed += s.removed();
+                    calls++;
+                } while (s.more());
+                result[r] = System.nanoTime() - t0;
+                if (removed != expired) {
+                    throw new IllegalStateException("the sweep removed " + removed + " sessions, "
+                            + "not the " + expired + " expired ones");
+                }
+                check(dir, liveIds, expiredIds);
+                result[runs] += removed;
+                result[runs + 1] += calls;
             }
-            t.add(String.format(Locale.ROOT, "%,d", live), String.format(Locale.ROOT, "%,d",
-                    expired), Table.number(nanos / 1e6), Table.number(nanos / 1e3 / expired),
-                    removed, calls);
         } finally {
             Contenders.deleteTree(dir);
             Contenders.deleteTree(Contenders.macKeyFile(dir));
+        }
+        return result;
+    }
+
+    /**
+     * Lists the store's directory (its layout is in docs/design.md): the session files must be
+     * exactly the live sessions (every one present, no expired one, no leftover temp file), and no
+     * expired session may keep a marker in the expiry index.
+     */
+    static void check(Path dir, Set<String> liveIds, String[] expiredIds) throws IOException {
+        Set<String> files = names(dir.resolve("sessions"));
+        if (!files.equals(liveIds)) {
+            Set<String> missing = new HashSet<>(liveIds);
+            missing.removeAll(files);
+            Set<String> extra = new HashSet<>(files);
+            extra.removeAll(liveIds);
+            throw new IllegalStateException("after the sweep, " + missing.size() + " live sessions "
+                    + "are missing and " + extra.size() + " other files are left (e.g. "
+                    + extra.stream().limit(3).collect(Collectors.toList()) + ")");
+        }
+        Set<String> markers = names(dir.resolve("expiry"));
+        for (String id : expiredIds) {
+            if (markers.contains(id)) {
+                throw new IllegalStateException("after the sweep, expired session " + id
+                        + " still has an expiry marker");
+            }
+        }
+    }
+
+    /** The names of the regular files under a directory, at any depth. */
+    private static Set<String> names(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return Set.of();
+        }
+        try (Stream<Path> all = Files.walk(dir)) {
+            List<String> names = all.filter(Files::isRegularFile)
+                    .map(p -> p.getFileName().toString()).collect(Collectors.toList());
+            Set<String> set = new HashSet<>(names);
+            if (set.size() != names.size()) {
+                throw new IllegalStateException("a file name appears twice under " + dir);
+            }
+            return set;
         }
     }
 

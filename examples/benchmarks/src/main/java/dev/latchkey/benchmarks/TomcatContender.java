@@ -60,13 +60,14 @@ final class TomcatContender implements Contender {
     }
 
     @Override
-    public void request(String id, String name, Object value) throws Exception {
+    public Object request(String id, String name, Object value) throws Exception {
         StandardSession session = load(id);
         session.access();
-        session.getAttribute(SampleSession.READ_ATTRIBUTE);
+        Object read = session.getAttribute(SampleSession.READ_ATTRIBUTE);
         session.setAttribute(name, value);
         session.endAccess();
         store.save(session);
+        return read;
     }
 
     @Override

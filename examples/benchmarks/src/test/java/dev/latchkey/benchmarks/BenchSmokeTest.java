@@ -52,12 +52,42 @@ final class BenchSmokeTest {
         Table sweep = report.tables().get(5);
         assertEquals(List.of("100", "1,000"), sweep.column("live"), output);
         assertEquals(sweep.column("expired"), sweep.column("removed"), output);
+        assertEquals(List.of("2", "2"), sweep.column("runs"), output);
         for (Table t : List.of(w1, w2, w4)) {
             for (String cell : t.column("p50 us")) {
                 assertTrue(cell.equals("no fsync option") || Double.parseDouble(
                         cell.replace(",", "")) > 0, t.title() + ": " + cell);
             }
         }
+    }
+
+    @Test
+    void smoke_everyMeasuredRowShowsItsSampleCount() {
+        for (Table t : List.of(report.tables().get(1), report.tables().get(2),
+                report.tables().get(4))) {
+            for (int r = 0; r < t.size(); r++) {
+                if (!t.cell(r, "p50 us").equals("no fsync option")) {
+                    assertTrue(Long.parseLong(t.cell(r, "samples").replace(",", "")) > 0,
+                            t.title() + " row " + r + "\n" + output);
+                }
+            }
+        }
+        Table w3 = report.tables().get(3);
+        for (int r = 0; r < w3.size(); r++) {
+            long ops = Long.parseLong(w3.cell(r, "ops"));
+            assertTrue(ops <= Long.parseLong(w3.cell(r, "acked")), output);
+        }
+    }
+
+    @Test
+    void smoke_judgesNoTarget() {
+        List<String> targets = report.tables().get(1).notes().stream()
+                .filter(n -> n.startsWith("target:")).toList();
+        assertEquals(2 + (report.redisMeasured() ? 1 : 0), targets.size(), output);
+        for (String target : targets) {
+            assertTrue(target.endsWith(": not judged (smoke run)"), target);
+        }
+        assertTrue(!output.contains(": met") && !output.contains("MISSED"), output);
     }
 
     @Test

@@ -1,0 +1,131 @@
+package dev.latchkey.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The harness's and bench.sh's flags: parsing, --help, and exit status 2 for a bad flag. */
+final class BenchCommandLineTest {
+    private static final Path SCRIPT = Path.of("bench.sh").toAbsolutePath();
+
+    @Test
+    void parse_everyFlagOfTheUsage() {
+        Bench.Options o = Bench.Options.parse("--quick", "--dir=/tmp/x", "--redis=localhost:6379",
+                "--redis-owned", "--workloads=3,5", "--profile");
+        assertEquals(Bench.Mode.QUICK, o.mode);
+        assertEquals(Path.of("/tmp/x"), o.dir);
+        assertEquals("localhost:6379", o.redis);
+        assertTrue(o.redisOwned && o.profile && !o.help);
+        assertEquals(List.of(3, 5), List.copyOf(o.workloads));
+        assertEquals(Bench.Mode.LONG, Bench.Options.parse("--long").mode);
+        assertEquals(Bench.Mode.SMOKE, Bench.Options.parse("--smoke").mode);
+        assertEquals("none", Bench.Options.parse("--redis=none").redis);
+        assertTrue(Bench.Options.parse("--help").help);
+        assertTrue(Bench.Options.parse("-h").help);
+        Bench.Options defaults = Bench.Options.parse();
+        assertEquals(Bench.Mode.FULL, defaults.mode);
+        assertEquals(List.of(1, 2, 3, 4), List.copyOf(defaults.workloads));
+        assertEquals("auto", defaults.redis);
+    }
+
+    @Test
+    void parse_badFlags_throwWithTheReason() {
+        for (String[] bad : new String[][] {{"--fast"}, {"quick"}, {"--quick=1"}, {"--dir"},
+            {"--dir="}, {"--workloads=0"}, {"--workloads=6"}, {"--workloads=1,x"},
+            {"--redis=localhost"}, {"--help=yes"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Bench.Options.parse(bad), String.join(" ", bad));
+            assertTrue(e.getMessage().contains(bad[0].split("=")[0]), e.getMessage());
+        }
+    }
+
+    @Test
+    void usage_namesEveryFlagTheParserTakes() {
+        Set<String> flags = flags(Bench.USAGE);
+        assertEquals(new TreeSet<>(List.of("--dir", "--help", "--long", "--profile", "--quick",
+                "--redis", "--redis-owned", "--smoke", "--workloads")), flags);
+        for (String flag : flags) {
+            String arg = switch (flag) {
+                case "--dir" -> "--dir=x";
+                case "--redis" -> "--redis=none";
+                case "--workloads" -> "--workloads=1";
+                default -> flag;
+            };
+            Bench.Options.parse(arg); // throws for a flag the usage invents
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void main_unknownFlag_exits2WithTheUsage() throws Exception {
+        Result r = run(List.of(java(), "-cp", System.getProperty("java.class.path"),
+                Bench.class.getName(), "--fast"));
+        assertEquals(2, r.status, r.output);
+        assertTrue(r.output.contains("unknown flag: --fast") && r.output.contains(Bench.USAGE),
+                r.output);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void main_help_printsTheUsageAndRunsNothing() throws Exception {
+        Result r = run(List.of(java(), "-cp", System.getProperty("java.class.path"),
+                Bench.class.getName(), "--help"));
+        assertEquals(0, r.status, r.output);
+        assertEquals(Bench.USAGE.strip(), r.output.strip());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void benchSh_help_namesEveryFlagOfTheHarness() throws Exception {
+        Result r = run(List.of("bash", SCRIPT.toString(), "--help"));
+        assertEquals(0, r.status, r.output);
+        assertTrue(r.output.startsWith("usage: examples/benchmarks/bench.sh"), r.output);
+        assertEquals(flags(Bench.USAGE), flags(r.output), r.output);
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void benchSh_unknownFlag_exits2WithTheUsageBeforeBuilding() throws Exception {
+        for (String bad : List.of("--fast", "--dir", "--redis=", "stray")) {
+            Result r = run(List.of("bash", SCRIPT.toString(), "--quick", bad));
+            assertEquals(2, r.status, r.output);
+            assertTrue(r.output.contains("bench: unknown flag: " + bad)
+                    && r.output.contains("usage: examples/benchmarks/bench.sh"), r.output);
+        }
+    }
+
+    private static Set<String> flags(String usage) {
+        Set<String> flags = new TreeSet<>();
+        Matcher m = Pattern.compile("(?<![\\w-])--[a-z][a-z-]*").matcher(usage);
+        while (m.find()) {
+            flags.add(m.group());
+        }
+        return flags;
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private record Result(int status, String output) {
+    }
+
+    private static Result run(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), String.join(" ", command));
+        return new Result(p.exitValue(), output);
+    }
+}

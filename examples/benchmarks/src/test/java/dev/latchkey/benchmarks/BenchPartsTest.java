@@ -1,0 +1,93 @@
+package dev.latchkey.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.latchkey.SessionStore;
+import dev.latchkey.StoreConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The harness's pure parts: target verdicts, table layout, workload 3's warm-ups, sweep checks. */
+final class BenchPartsTest {
+
+    @Test
+    void verdict_judgesOnlyEnoughSamplesOutsideSmokeRuns() {
+        assertEquals("met", Bench.verdict(Bench.Mode.FULL, true, Bench.MIN_SAMPLES));
+        assertEquals("MISSED", Bench.verdict(Bench.Mode.QUICK, false, 50_000));
+        assertEquals("not judged (999 samples < 1,000)",
+                Bench.verdict(Bench.Mode.FULL, true, 999));
+        assertEquals("not judged (0 samples < 1,000)", Bench.verdict(Bench.Mode.LONG, false, 0));
+        assertEquals("not judged (smoke run)", Bench.verdict(Bench.Mode.SMOKE, true, 1_000_000));
+        assertEquals("not judged (smoke run)", Bench.verdict(Bench.Mode.SMOKE, false, 1_000_000));
+    }
+
+    @Test
+    void table_alignsNumbersRightAndTextLeft() {
+        Table t = new Table("Title", "store", "p50 us", "samples");
+        t.add("latchkey", Table.number(89.74), "28,562");
+        t.add("redis", Table.number(1234.4), "7");
+        t.add("tomcat", "no fsync option", "-");
+        t.note("a note");
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        t.print(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        assertEquals(String.join("\n", "", "Title",
+                "store     p50 us           samples",
+                "latchkey             89.7   28,562",
+                "redis               1,234        7",
+                "tomcat    no fsync option        -",
+                "  a note", ""), bytes.toString(StandardCharsets.UTF_8));
+        assertEquals(List.of("89.7", "1,234", "no fsync option"), t.column("p50 us"));
+        assertEquals("-", Table.ratio(1, Double.NaN));
+        assertEquals("2.00x", Table.ratio(4, 2));
+        assertThrows(IllegalArgumentException.class, () -> t.add("too", "few"));
+    }
+
+    @Test
+    void warmUps_coverEveryMeasuredOperation() {
+        List<Contention.Config> configs = Bench.warmUps(List.of(Contenders.LATCHKEY,
+                Contenders.TOMCAT, Contenders.REDIS));
+        assertEquals(List.of("latchkey find+commit", "latchkey update", "tomcat load+save",
+                "redis findById+save"), configs.stream().map(c -> c.store() + " " + c.op())
+                .collect(Collectors.toList()));
+    }
+
+    @Test
+    void sweepCheck_refusesAMissingLiveSessionALeftFileOrMarker(@TempDir Path tmp)
+            throws Exception {
+        Path dir = tmp.resolve("store");
+        String live;
+        String gone;
+        try (SessionStore store = SessionStore.open(StoreConfig.builder(dir).build())) {
+            live = store.create().id();
+            gone = store.create().id();
+            assertTrue(store.invalidate(gone));
+        }
+        Sweep.check(dir, Set.of(live), new String[] {gone});
+        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live, gone),
+                new String[0]));
+        Path sessionFile;
+        try (var files = Files.walk(dir.resolve("sessions"))) {
+            sessionFile = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+        }
+        Files.write(sessionFile.resolveSibling(live + ".old"), new byte[] {1});
+        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live),
+                new String[0]));
+        Files.delete(sessionFile.resolveSibling(live + ".old"));
+        // an expired session whose marker is left
+        Path marker = dir.resolve("expiry").resolve("0").resolve(gone);
+        Files.createDirectories(marker.getParent());
+        Files.write(marker, new byte[0]);
+        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live),
+                new String[] {gone}));
+    }
+}

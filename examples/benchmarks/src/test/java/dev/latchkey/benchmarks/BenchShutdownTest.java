@@ -1,0 +1,134 @@
+package dev.latchkey.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGTERM and SIGINT to {@code bench.sh} while workload 3 runs (the harness JVM, three worker JVMs
+ * and, where redis-server is installed, the Redis the script started): the script exits at once
+ * with 143 or 130, every process under it is gone, and both temporary directories (the script's
+ * and the harness's) are deleted. The script runs the harness from the test class path
+ * ({@code LATCHKEY_BENCH_CLASSPATH}), so nothing is built.
+ */
+final class BenchShutdownTest {
+    private static final Path SCRIPT = Path.of("bench.sh").toAbsolutePath();
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_sigterm_stopsEveryProcessAndDeletesTheTemporaryDirectories(@TempDir Path tmp)
+            throws Exception {
+        signalDuringContention(tmp, "TERM", 143);
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_sigint_stopsEveryProcessAndDeletesTheTemporaryDirectories(@TempDir Path tmp)
+            throws Exception {
+        signalDuringContention(tmp, "INT", 130);
+    }
+
+    private static void signalDuringContention(Path tmp, String signal, int status)
+            throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), "--smoke",
+                "--workloads=3").redirectErrorStream(true);
+        pb.environment().put("LATCHKEY_BENCH_CLASSPATH", System.getProperty("java.class.path"));
+        pb.environment().put("TMPDIR", tmp.toString());
+        Process bench = pb.start();
+        StringBuffer output = new StringBuffer();
+        CountDownLatch contending = new CountDownLatch(1);
+        Thread reader = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(
+                    bench.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    output.append(line).append('\n');
+                    if (line.startsWith("workload 3, contention")) {
+                        contending.countDown();
+                    }
+                }
+            } catch (IOException e) {
+                output.append("(reading failed: ").append(e).append(")\n");
+            }
+        }, "bench-output");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            assertTrue(contending.await(90, TimeUnit.SECONDS), "workload 3 never started:\n"
+                    + output);
+            List<ProcessHandle> under = waitForWorkers(bench, output);
+            boolean redis = RedisServer.executable().isPresent();
+            if (redis) {
+                assertTrue(under.stream().anyMatch(p -> command(p).contains("redis-server")),
+                        "no redis-server under bench.sh: " + describe(under) + "\n" + output);
+            }
+            new ProcessBuilder("kill", "-" + signal, Long.toString(bench.pid())).inheritIO()
+                    .start().waitFor(10, TimeUnit.SECONDS);
+            // the script gives the harness 20 s before SIGKILL; it should need far less
+            assertTrue(bench.waitFor(30, TimeUnit.SECONDS), "bench.sh still runs 30 s after SIG"
+                    + signal + "\n" + output);
+            assertEquals(status, bench.exitValue(), output.toString());
+            for (ProcessHandle p : under) {
+                p.onExit().get(10, TimeUnit.SECONDS);
+                assertFalse(p.isAlive(), "still running: " + p.pid() + " " + command(p));
+            }
+            reader.join(10_000);
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(List.of(), left.collect(Collectors.toList()), "left behind in "
+                        + "TMPDIR\n" + output);
+            }
+        } finally {
+            bench.descendants().forEach(ProcessHandle::destroyForcibly);
+            bench.destroyForcibly();
+        }
+    }
+
+    /** Every process under bench.sh, once the three worker JVMs of workload 3 are among them. */
+    private static List<ProcessHandle> waitForWorkers(Process bench, CharSequence output)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        List<ProcessHandle> under = List.of();
+        while (System.nanoTime() < deadline) {
+            under = bench.descendants().collect(Collectors.toList());
+            long workers = under.stream()
+                    .filter(p -> command(p).contains(ContentionWorker.class.getName())).count();
+            if (workers == 3) {
+                return new ArrayList<>(under);
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the three worker JVMs did not start: " + describe(under) + "\n"
+                + output);
+    }
+
+    /** The command line from /proc (ProcessHandle.Info leaves out long ones, as the JVMs' are). */
+    private static String command(ProcessHandle p) {
+        try {
+            byte[] cmdline = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
+            return new String(cmdline, StandardCharsets.UTF_8).replace('\0', ' ');
+        } catch (IOException e) {
+            return p.info().command().orElse("?");
+        }
+    }
+
+    private static String describe(List<ProcessHandle> processes) {
+        return processes.stream().map(p -> p.pid() + " " + command(p).replaceAll("-cp \\S+", "-cp …"))
+                .collect(Collectors.joining("; "));
+    }
+}
