@@ -44,9 +44,9 @@ public final class Bench {
         /** About a minute: each store in its own forked JVM, short iterations, smaller sizes. */
         QUICK(1, 1, 200, 1, 500, new int[] {1_000, 10_000}, 1_000, 200, 700, 3, true),
         /** The default: a few minutes; each store in its own forked JVM. */
-        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000, 5, true),
+        FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000, 3, true),
         /** FULL plus 1,000,000 sessions on disk (needs ~5 GB of disk and a long while). */
-        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000, 5,
+        LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000, 3,
                 true);
 
         final int forks;
@@ -239,6 +239,7 @@ public final class Bench {
 
     /** Runs the workloads the options name, printing progress and each table as it is done. */
     static Report run(Options o, PrintStream out) throws Exception {
+        long t0 = System.nanoTime();
         Path root = o.dir != null
                 ? Files.createDirectories(o.dir.resolve("run-" + LocalDateTime.now().format(
                         DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
@@ -291,7 +292,8 @@ public final class Bench {
                 Profile.latchkeyRequest(root, o.mode.iterationMillis * 5, out);
             }
             out.println();
-            out.printf(Locale.ROOT, "done; load average now %s%n", loadAverage());
+            out.printf(Locale.ROOT, "done in %.1f min; load average now %s%n",
+                    (System.nanoTime() - t0) / 60e9, loadAverage());
             return new Report(tables, !redis.equals("-"), failures);
         } finally {
             if (started != null) {

@@ -49,7 +49,7 @@ final class Sweep {
     /** One row: live sessions, expired sessions, the median sweep time of {@code runs} sweeps. */
     static void measure(Table t, Path root, int live, int expired, int runs) throws Exception {
         long[] nanos = run(root.resolve("sweep-" + live), live, expired, runs);
-        long[] sorted = nanos.clone();
+        long[] sorted = Arrays.copyOf(nanos, runs);
         Arrays.sort(sorted);
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;

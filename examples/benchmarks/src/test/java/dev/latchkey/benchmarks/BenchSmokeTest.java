@@ -53,6 +53,12 @@ final class BenchSmokeTest {
         assertEquals(List.of("100", "1,000"), sweep.column("live"), output);
         assertEquals(sweep.column("expired"), sweep.column("removed"), output);
         assertEquals(List.of("2", "2"), sweep.column("runs"), output);
+        for (int r = 0; r < sweep.size(); r++) {
+            double min = Double.parseDouble(sweep.cell(r, "min ms").replace(",", ""));
+            double median = Double.parseDouble(sweep.cell(r, "sweep ms").replace(",", ""));
+            double max = Double.parseDouble(sweep.cell(r, "max ms").replace(",", ""));
+            assertTrue(0 < min && min <= median && median <= max, "sweep row " + r + "\n" + output);
+        }
         for (Table t : List.of(w1, w2, w4)) {
             for (String cell : t.column("p50 us")) {
                 assertTrue(cell.equals("no fsync option") || Double.parseDouble(
