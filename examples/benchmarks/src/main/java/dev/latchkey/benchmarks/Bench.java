@@ -211,9 +211,7 @@ public final class Bench {
 
     /**
      * Runs the comparison and prints the tables on standard output.
-     * @param args flags: {@code --quick}, {@code --long}, {@code --dir=PATH}, {@code
-     *     --redis=HOST:PORT|none}, {@code --redis-owned}, {@code --workloads=1,2,3,4},
-     *     {@code --profile}
+     * @param args the flags of {@link #USAGE}
      * @throws Exception if a store or the harness fails
      */
     public static void main(String[] args) throws Exception {
@@ -273,23 +271,30 @@ public final class Bench {
                 redisNote = "--redis=none: no Redis rows";
             }
             header(out, o, root, redis, redisOwned, redisNote);
+            long step = System.nanoTime();
             if (o.workloads.contains(1)) {
                 tables.put(1, requestCost(o, root, redis, out));
+                step = took(out, "workload 1", step);
             }
             if (o.workloads.contains(2)) {
                 tables.put(2, durable(o, root, redis, redisOwned, out));
+                step = took(out, "workload 2", step);
             }
             if (o.workloads.contains(3)) {
                 tables.put(3, contention(o, root, redis, out, failures));
+                step = took(out, "workload 3", step);
             }
             if (o.workloads.contains(4)) {
                 tables.put(4, scale(o, root, redis, out));
+                step = took(out, "workload 4", step);
             }
             if (o.workloads.contains(4) || o.workloads.contains(5)) {
                 tables.put(5, sweep(o, root, out));
+                step = took(out, "workload 4's sweep", step);
             }
             if (o.profile) {
                 Profile.latchkeyRequest(root, o.mode.iterationMillis * 5, out);
+                took(out, "profile", step);
             }
             out.println();
             out.printf(Locale.ROOT, "done in %.1f min; load average now %s%n",
@@ -344,6 +349,14 @@ public final class Bench {
         if (Files.exists(root)) {
             System.err.println("bench: could not delete " + root);
         }
+    }
+
+    /** Prints how long a step took (a progress line) and returns the time now. */
+    private static long took(PrintStream out, String what, long since) {
+        long now = System.nanoTime();
+        out.printf(Locale.ROOT, "(%s took %.0f s; load average now %s)%n", what,
+                (now - since) / 1e9, loadAverage());
+        return now;
     }
 
     private static void header(PrintStream out, Options o, Path root, String redis,
@@ -541,9 +554,10 @@ public final class Bench {
                 + " timed sweeps per row (fresh expired sessions each), after an untimed sweep in "
                 + "the same JVM", "live", "expired", "sweep ms", "min ms", "max ms",
                 "us per expired", "removed", "calls", "runs");
-        Sweep.warmUp(root, o.mode.scale[0]);
+        boolean sync = o.mode != Mode.SMOKE;
+        Sweep.warmUp(root, o.mode.scale[0], sync);
         for (int live : o.mode.scale) {
-            Sweep.measure(t, root, live, Math.max(100, live / 10), runs);
+            Sweep.measure(t, root, live, Math.max(100, live / 10), runs, sync);
         }
         t.note("after each timed sweep every session file is listed: the live ones must all be "
                 + "there, no expired one (nor its expiry marker) may be left");
