@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The harness's and bench.sh's flags: parsing, --help, and exit status 2 for a bad flag. */
 final class BenchCommandLineTest {
@@ -103,6 +108,52 @@ final class BenchCommandLineTest {
             assertTrue(r.output.contains("bench: unknown flag: " + bad)
                     && r.output.contains("usage: examples/benchmarks/bench.sh"), r.output);
         }
+    }
+
+    /**
+     * bench.sh as root without redis-server, where apt-get fails: it prints apt's output, says it
+     * goes on without the Redis rows, and the run does (workload 4's sweep only, in smoke mode).
+     * The PATH holds only the tools the script needs, a fake {@code id} (root) and a fake
+     * {@code apt-get} that fails: no redis-server, no redis-cli.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_aptFailure_printsWhyAndRunsWithoutRedis(@TempDir Path tmp) throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        // wrappers, not links (JUnit warns about links out of a temporary directory)
+        for (String tool : List.of("dirname", "mktemp", "rm", "sed", "tail", "sleep", "seq")) {
+            Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool))
+                    .filter(Files::isExecutable).findFirst().orElseThrow();
+            script(bin.resolve(tool), "exec " + real + " \"$@\"");
+        }
+        script(bin.resolve("java"), "exec " + java() + " \"$@\"");
+        script(bin.resolve("id"), "echo 0");
+        script(bin.resolve("apt-get"), "echo \"E: Unable to locate package redis-server ($*)\"",
+                "exit 100");
+        Path runTmp = Files.createDirectories(tmp.resolve("tmp"));
+        ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(),
+                "--smoke", "--workloads=5").redirectErrorStream(true);
+        pb.environment().put("PATH", bin.toString());
+        pb.environment().put("TMPDIR", runTmp.toString());
+        pb.environment().put("LATCHKEY_BENCH_CLASSPATH", System.getProperty("java.class.path"));
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), output);
+        assertEquals(0, p.exitValue(), output);
+        assertTrue(output.contains("bench: apt-get install redis-server failed:\n"
+                + "  apt: E: Unable to locate package redis-server (update -qq)"), output);
+        assertTrue(output.contains("bench: continuing without the Redis rows"), output);
+        assertTrue(output.contains("Redis: --redis=none: no Redis rows"), output);
+        assertTrue(output.contains("Workload 4: sweep"), output);
+        try (Stream<Path> left = Files.list(runTmp)) {
+            assertEquals(List.of(), left.collect(Collectors.toList()), output);
+        }
+    }
+
+    private static void script(Path file, String... lines) throws Exception {
+        Files.writeString(file, "#!/bin/sh\n" + String.join("\n", lines) + "\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     private static Set<String> flags(String usage) {
