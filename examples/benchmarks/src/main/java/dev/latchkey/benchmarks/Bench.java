@@ -42,7 +42,7 @@ public final class Bench {
         /** A few iterations, for the build's smoke test: proves the harness works, judges nothing. */
         SMOKE(0, 0, 0, 1, 100, new int[] {100, 1_000}, 200, 50, 250, 2, false),
         /** About a minute: each store in its own forked JVM, short iterations, smaller sizes. */
-        QUICK(1, 1, 200, 1, 500, new int[] {1_000, 10_000}, 1_000, 200, 700, 3, true),
+        QUICK(1, 1, 200, 1, 500, new int[] {1_000, 10_000}, 1_000, 100, 500, 3, true),
         /** The default: a few minutes; each store in its own forked JVM. */
         FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000, 3, true),
         /** FULL plus 1,000,000 sessions on disk (needs ~5 GB of disk and a long while). */
@@ -555,7 +555,7 @@ public final class Bench {
                 + "the same JVM", "live", "expired", "sweep ms", "min ms", "max ms",
                 "us per expired", "removed", "calls", "runs");
         boolean sync = o.mode != Mode.SMOKE;
-        Sweep.warmUp(root, o.mode.scale[0], sync);
+        Sweep.warmUp(root, o.mode.scale[0]);
         for (int live : o.mode.scale) {
             Sweep.measure(t, root, live, Math.max(100, live / 10), runs, sync);
         }
