@@ -348,6 +348,11 @@ public final class FileSessionStore implements SessionStore {
         return files.forces.sum();
     }
 
+    /** For tests: how many session files this store verified and parsed (not known bytes). */
+    long decodes() {
+        return files.decodes.sum();
+    }
+
     /** Sessions removed by this store's sweeps (explicit and background). */
     long sweptSessions() {
         return swept.sum();

@@ -77,6 +77,10 @@ final class SessionFiles {
     final LongAdder quarantined = new LongAdder();
     /** Crash leftovers resolved, lazily or by recovery, for {@code StoreStats}. */
     final LongAdder repairs = new LongAdder();
+    /** Files verified and parsed (not answered by {@link #decoded}), for tests. */
+    final LongAdder decodes = new LongAdder();
+    /** The records of bytes already decoded or written: reads of unchanged files skip the decode. */
+    private final DecodedStates decoded = new DecodedStates();
 
     SessionFiles(Layout layout, RecordFormat format, boolean sync) {
         this(layout, format, sync, FileOps.SYSTEM);
@@ -238,7 +242,8 @@ final class SessionFiles {
         if (previous.record == null) {
             verifyDirectories(id); // a new file named by its bearer id: never through a link
         }
-        writeTemp(temp, bytesOf(next));
+        byte[] bytes = bytesOf(next);
+        writeTemp(temp, bytes);
         boolean hides = previous.record != null && !previous.fromOld;
         if (previous.record != null && previous.fromOld) {
             repairs.increment(); // completes a publish that a crash cut between its renames
@@ -268,6 +273,7 @@ final class SessionFiles {
                 held.endPublish(); // ID exists again (or, after a failure, ID.old still does)
             }
         }
+        decoded.put(id, bytes, next); // what a reader of the published file decodes
         if (sync) {
             forceDirectory(current.getParent()); // the renames are on disk
         }
@@ -360,6 +366,7 @@ final class SessionFiles {
 
     /** Removes every file of a session, in the order that keeps a crash from reviving it. */
     void delete(String id) {
+        decoded.remove(id);
         deleteIfExists(layout.old(id));
         deleteIfExists(layout.current(id));
         deleteIfExists(layout.temp(id));
@@ -472,7 +479,14 @@ final class SessionFiles {
             throw new RecordFormat.DamagedException("larger than " + MAX_FILE_BYTES + " bytes",
                     false);
         }
-        return format.read(bytes, id);
+        SessionRecord known = decoded.get(id, bytes);
+        if (known != null) {
+            return known; // the same bytes as an earlier read or write: the same state
+        }
+        decodes.increment();
+        SessionRecord record = format.read(bytes, id);
+        decoded.put(id, bytes, record);
+        return record;
     }
 
     /**

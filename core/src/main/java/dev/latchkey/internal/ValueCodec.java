@@ -138,6 +138,10 @@ final class ValueCodec {
         String tag = nativeTag(value);
         if (tag != null) {
             node.put("t", tag);
+            if (readsBackAsIs(value)) {
+                node.set("v", encodeNative(name, value, 0, null));
+                return node;
+            }
             node.set("v", encodeNative(name, value, 0, new IdentityHashMap<>()));
             return asReadBack(name, value.getClass(), node);
         }
@@ -175,6 +179,28 @@ final class ValueCodec {
                     + " Jackson can use, e.g. a record, or @JsonCreator): " + e.getMessage(), e);
         }
         return read;
+    }
+
+    /** Strings up to this length skip the write-and-read-back (far inside every read limit). */
+    static final int SHORT_STRING = 4096;
+
+    /**
+     * Whether a top-level value's node is already exactly what writing and reading it back gives,
+     * so {@link #asReadBack} has nothing to check: an {@code Integer}, a {@code Boolean}, or a
+     * string of at most {@link #SHORT_STRING} characters with no lone surrogate (which has no
+     * UTF-8 form: such strings take the read-back, which refuses them). The node types are the
+     * ones the reader builds for these tokens (int, boolean, text), so the change's snapshot
+     * decodes as a read of the file does.
+     */
+    private static boolean readsBackAsIs(Object value) {
+        if (value instanceof Integer || value instanceof Boolean) {
+            return true;
+        }
+        if (value instanceof String) {
+            String s = (String) value;
+            return s.length() <= SHORT_STRING && loneSurrogate(s) < 0;
+        }
+        return false;
     }
 
     /**
