@@ -398,7 +398,8 @@ public final class FileSessionStore implements SessionStore {
         if (!SessionIds.isWellFormed(id)) {
             return new SessionFiles.Current(null, false);
         }
-        SessionFiles.Current current = files.readLocked(id);
+        // a stale ID.old is looked for only where a publish of the stripe may have been cut short
+        SessionFiles.Current current = files.readLocked(id, false, locks.cutShort(stripe(id)));
         if (current.record != null && current.record.isExpired(now())) {
             remove(current.record);
             LOG.debug("removed expired session {}", describe(id));

@@ -194,30 +194,49 @@ final class LockTable {
 
     /**
      * Returns a stripe's publish sequence: odd while the holder of that stripe is between taking a
-     * session's current file away and putting its successor in place (steps 3 to 5 of the
-     * publish protocol), even otherwise; it only grows. A reader that found no file for a session
-     * and saw the same even value before and after looking knows that no publish hid the file
-     * from it: the session does not exist.
+     * session's current file away, or putting one beside an {@code ID.old}, and removing that
+     * {@code ID.old} (steps 3 to 5 of the publish protocol), even otherwise. Bit
+     * {@link #CUT_SHORT} may be set besides (see there). Values never repeat: the counter in the
+     * other bits only grows, and the flag is set only together with a step of the counter. A
+     * reader that found no file for a session and saw the same even value before and after looking
+     * knows that no publish hid the file from it: the session does not exist.
      */
     long publishSequence(int stripe) {
         return (long) SEQUENCE.getVolatile(sequences, stripe * Long.BYTES);
     }
 
     /**
-     * Makes an odd publish sequence even. Called by every new holder of the stripe, before it does
-     * anything else: while the stripe is held nobody is inside a publish, so an odd value was left
-     * by a holder that died inside one (kill -9 between steps 3 and 4). Until it is repaired,
-     * lock-free readers of every session of the stripe cannot prove a session missing and fall
-     * back to reading under the lock; repairing on acquire (not only when the next publish moves
-     * a file) means that a recovery publish from {@code ID.old}, an invalidation, or a lock held
-     * for a long unit of work all end that state at once.
+     * The flag bit of a publish sequence that says a publish of one of the stripe's sessions may
+     * have been cut short after its {@code ID.old} was made: a holder died inside the window (the
+     * next holder found the sequence odd), or could not unlink {@code ID.old}. While it is set,
+     * holders look for a stale {@code ID.old} beside each file they read (and remove it); while it
+     * is clear they need not, which saves a system call per commit. Only {@code recover()} clears
+     * it, after it has resolved every leftover it lists. Processes of older versions add to the
+     * sequence and so keep the bit.
+     */
+    static final long CUT_SHORT = 1L << 62;
+
+    /** Whether a stripe's {@link #CUT_SHORT} flag is set; the caller should hold the stripe. */
+    boolean cutShort(int stripe) {
+        return (publishSequence(stripe) & CUT_SHORT) != 0;
+    }
+
+    /**
+     * Makes an odd publish sequence even and sets {@link #CUT_SHORT}. Called by every new holder
+     * of the stripe, before it does anything else: while the stripe is held nobody is inside a
+     * publish, so an odd value was left by a holder that died inside one (kill -9 between steps 3
+     * and 5), and may have left a stale {@code ID.old}. Until it is repaired, lock-free readers of
+     * every session of the stripe cannot prove a session missing and fall back to reading under the
+     * lock; repairing on acquire (not only when the next publish moves a file) means that a
+     * recovery publish from {@code ID.old}, an invalidation, or a lock held for a long unit of work
+     * all end that state at once.
      *
      * @return true if the sequence was odd (the new {@link Held} reports it, for the counters)
      */
     private boolean repairOddSequence(int stripe) {
         long v = publishSequence(stripe);
         if ((v & 1) != 0) {
-            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, v + 1);
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, (v + 1) | CUT_SHORT);
             return true;
         }
         return false;
@@ -490,28 +509,57 @@ final class LockTable {
         }
 
         /**
-         * Marks the start of a window in which a session file of this stripe is away.
+         * Marks the start of a window in which a session file of this stripe is away, or an
+         * {@code ID.old} stands beside it.
          *
          * @return true if the sequence was odd: a holder died inside such a window (a repair)
          */
         boolean beginPublish() {
             long v = publishSequence(stripe);
-            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, (v & 1) == 0 ? v + 1 : v + 2);
-            return (v & 1) != 0;
+            boolean odd = (v & 1) != 0;
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, odd ? (v + 2) | CUT_SHORT : v + 1);
+            return odd;
         }
 
         /**
-         * Marks the end of that window. Also repairs an odd sequence left by a holder that died
-         * inside the window: while this stripe is held nobody is inside it.
+         * Marks the end of that window (the sequence even again).
+         *
+         * @param leftStale true if the window ends with an {@code ID.old} left beside its
+         *     {@code ID} (its unlink failed, or was never reached): sets {@link #CUT_SHORT}
          */
-        void endPublish() {
-            repairSequence();
+        void endPublish(boolean leftStale) {
+            long v = publishSequence(stripe);
+            if ((v & 1) == 0) {
+                return; // not in a window (a failure before it began)
+            }
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES,
+                    leftStale ? (v + 1) | CUT_SHORT : v + 1);
+        }
+
+        /** Whether this stripe's {@link #CUT_SHORT} flag is set. */
+        boolean cutShort() {
+            return LockTable.this.cutShort(stripe);
         }
 
         /**
-         * Makes an odd sequence even: while this stripe is held nobody is inside a publish
-         * window, so an odd value outside {@link #beginPublish}/{@link #endPublish} is the trace
-         * of a holder that died inside one.
+         * Clears this stripe's {@link #CUT_SHORT} flag: for {@code recover()}, once no stale
+         * {@code ID.old} of the stripe is left. The counter steps too, so the value is new.
+         *
+         * @return true if the flag was set
+         */
+        boolean clearCutShort() {
+            long v = publishSequence(stripe);
+            if ((v & CUT_SHORT) == 0) {
+                return false;
+            }
+            SEQUENCE.setVolatile(sequences, stripe * Long.BYTES, (v & ~CUT_SHORT) + 2);
+            return true;
+        }
+
+        /**
+         * Makes an odd sequence even (and sets {@link #CUT_SHORT}): while this stripe is held
+         * nobody is inside a publish window, so an odd value outside
+         * {@link #beginPublish}/{@link #endPublish} is the trace of a holder that died inside one.
          *
          * @return true if the sequence was odd
          */

@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -54,6 +55,7 @@ final class Recovery {
     }
 
     RecoveryReport run() {
+        BitSet cutShort = cutShortStripes(); // before the listing: see clearCutShort
         ExpiryIndex.Marked marked = marked(); // before the sessions: see visit
         Path sessions = files.layout().sessions();
         for (Path dir : subdirectories(sessions)) {
@@ -76,6 +78,9 @@ final class Recovery {
             }
         }
         repairSequences();
+        if (errors.isEmpty()) {
+            clearCutShort(cutShort);
+        }
         RecoveryReport report = new RecoveryReport(examined, republished, removed, quarantined,
                 sequences, markersAdded, errors);
         for (LatchkeyException error : errors) {
@@ -191,6 +196,47 @@ final class Recovery {
             errors.add(e);
         } finally {
             held.release();
+        }
+    }
+
+    /**
+     * The stripes whose {@link LockTable#CUT_SHORT} flag is set, or whose sequence is odd (the
+     * next holder sets the flag): a read of shared memory.
+     */
+    private BitSet cutShortStripes() {
+        BitSet stripes = new BitSet(LockTable.STRIPES);
+        for (int stripe = 0; stripe < LockTable.STRIPES; stripe++) {
+            if ((store.publishSequence(stripe) & (LockTable.CUT_SHORT | 1)) != 0) {
+                stripes.set(stripe);
+            }
+        }
+        return stripes;
+    }
+
+    /**
+     * Clears the cut-short flags that were set before the listing, once the scan has resolved,
+     * without an error, every {@code ID.old} it listed: no stale {@code ID.old} of those stripes
+     * is left, so their commits need not look for one again. A publish cut short while the scan
+     * ran may lose its flag here; its {@code ID.old} is then harmless (see
+     * {@link SessionFiles#readLocked(String, boolean, boolean)}) and goes with the session's next
+     * publish or the next recovery.
+     */
+    private void clearCutShort(BitSet stripes) {
+        for (int stripe = stripes.nextSetBit(0); stripe >= 0;
+                stripe = stripes.nextSetBit(stripe + 1)) {
+            LockTable.Held held;
+            try {
+                held = store.lockStripe(stripe, store.config().lockTimeout(),
+                        "lock stripe " + stripe);
+            } catch (LatchkeyException e) {
+                errors.add(e);
+                continue;
+            }
+            try {
+                held.clearCutShort();
+            } finally {
+                held.release();
+            }
         }
     }
 

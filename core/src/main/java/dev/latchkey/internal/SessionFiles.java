@@ -146,7 +146,7 @@ final class SessionFiles {
 
     /** Reads the state under the lock, tidying leftovers of crashes and moving damage aside. */
     Current readLocked(String id) {
-        return readLocked(id, false);
+        return readLocked(id, false, true);
     }
 
     /**
@@ -154,14 +154,26 @@ final class SessionFiles {
      * DEBUG, not WARN (a sweep, which meets the same files again and again, sums them up).
      */
     Current readLocked(String id, boolean quiet) {
+        return readLocked(id, quiet, true);
+    }
+
+    /**
+     * As {@link #readLocked(String, boolean)}; {@code lookForStale}: whether to remove a stale
+     * {@code ID.old} beside a readable {@code ID} (one system call). A commit passes its stripe's
+     * {@linkplain LockTable#CUT_SHORT cut-short flag}: only a publish cut short after its step 3
+     * leaves one, and the flag says when that may have happened. A stale {@code ID.old} that is
+     * not looked for is harmless: by the rule {@code ID} wins; the next publish's step 3 replaces
+     * it; a removal deletes {@code ID.old} first; and it is removed whenever {@code ID} turns out
+     * damaged or refused, so that it never stands in for a quarantined {@code ID}.
+     */
+    Current readLocked(String id, boolean quiet, boolean lookForStale) {
         Path current = layout.current(id);
         Path old = layout.old(id);
         byte[] bytes = readIfExists(current);
         boolean fromOld = false;
         if (bytes != null) {
-            if (deleteIfExists(old)) { // stale: a publish crashed after its step 3
-                repairs.increment();
-                LOG.debug("removed stale {}", Redaction.path(old));
+            if (lookForStale) {
+                removeStale(old);
             }
         } else {
             bytes = readIfExists(old);
@@ -173,6 +185,9 @@ final class SessionFiles {
         try {
             return new Current(parse(bytes, id), fromOld);
         } catch (RecordFormat.DamagedException e) {
+            if (!fromOld && !lookForStale) {
+                removeStale(old); // it must not stand in for ID once ID is moved aside
+            }
             Path damaged = fromOld ? old : current;
             if (e.leaveInPlace) {
                 if (quiet) {
@@ -186,6 +201,14 @@ final class SessionFiles {
             }
             quarantine(damaged, e.getMessage());
             return new Current(null, fromOld, true);
+        }
+    }
+
+    /** Removes an {@code ID.old} beside a present {@code ID}: the trace of a cut-short publish. */
+    private void removeStale(Path old) {
+        if (deleteIfExists(old)) { // stale: a publish crashed after its step 3
+            repairs.increment();
+            LOG.debug("removed stale {}", Redaction.path(old));
         }
     }
 
@@ -250,44 +273,70 @@ final class SessionFiles {
             LOG.debug("publishing {} over the state a crashed publish left in {}",
                     Redaction.path(current), Redaction.path(layout.old(id)));
         }
+        Path old = layout.old(id);
+        // from here until ID.old is gone, a lock-free reader may miss both names (when hides),
+        // and a crash leaves an ID.old beside ID: the window says so (see LockTable.CUT_SHORT)
+        boolean window = previous.record != null;
+        if (window && held.beginPublish()) {
+            repairs.increment(); // a holder died inside this window before
+        }
+        boolean tidy = false; // true once no ID.old is left beside ID
         try {
-            if (hides) {
-                // from here until ID.old is gone, a lock-free reader may miss both names
-                if (held.beginPublish()) {
-                    repairs.increment(); // a holder died inside this window before
+            try {
+                if (hides) {
+                    moveAside(current, old);
                 }
-                ops.move(current, layout.old(id));
-            }
-            ops.move(temp, current);
-        } catch (IOException e) {
-            // undo what can be undone; by the rule the old state is still current
-            StoreException failure = storeException("cannot publish session", current, e);
-            try {
-                ops.deleteIfExists(temp);
-            } catch (IOException cleanup) {
-                failure.addSuppressed(cleanup);
-            }
-            throw failure;
-        } finally {
-            if (hides) {
-                held.endPublish(); // ID exists again (or, after a failure, ID.old still does)
-            }
-        }
-        decoded.put(id, bytes, next); // what a reader of the published file decodes
-        if (sync) {
-            forceDirectory(current.getParent()); // the renames are on disk
-        }
-        if (previous.record != null) {
-            Path old = layout.old(id);
-            try {
-                ops.deleteIfExists(old);
+                ops.move(temp, current);
             } catch (IOException e) {
-                // the new state is published (ID wins over ID.old by the rule): the commit stands,
-                // and the next writer or a recovery removes the stale file
-                LOG.warn("session {} is published, but its previous state {} could not be removed;"
-                        + " it is stale and removed by the next commit or by recover()",
-                        FileSessionStore.describe(id), Redaction.path(old), Redaction.cause(e));
+                // undo what can be undone; by the rule the old state is still current
+                tidy = true; // ID, or a lone ID.old, holds it: nothing stale
+                StoreException failure = storeException("cannot publish session", current, e);
+                try {
+                    ops.deleteIfExists(temp);
+                } catch (IOException cleanup) {
+                    failure.addSuppressed(cleanup);
+                }
+                throw failure;
             }
+            decoded.put(id, bytes, next); // what a reader of the published file decodes
+            if (sync) {
+                forceDirectory(current.getParent()); // the renames are on disk
+            }
+            if (window) {
+                try {
+                    ops.deleteIfExists(old);
+                    tidy = true;
+                } catch (IOException e) {
+                    // the new state is published (ID wins over ID.old by the rule): the commit
+                    // stands; the flag the window ends with makes the next holder remove it
+                    LOG.warn("session {} is published, but its previous state {} could not be"
+                            + " removed; it is stale and removed by the next commit or by"
+                            + " recover()", FileSessionStore.describe(id), Redaction.path(old),
+                            Redaction.cause(e));
+                }
+            }
+        } finally {
+            if (window) {
+                held.endPublish(!tidy);
+            }
+        }
+    }
+
+    /**
+     * Step 3: renames {@code ID} to {@code ID.old}. A stale {@code ID.old} (a file left by a crash
+     * that no flag reported) is replaced by the rename; anything else standing there (a directory
+     * planted at the name) is removed, never entered, and the rename tried once more.
+     */
+    private void moveAside(Path current, Path old) throws IOException {
+        try {
+            ops.move(current, old);
+        } catch (IOException e) {
+            if (!Files.exists(old, LinkOption.NOFOLLOW_LINKS)
+                    || Files.isRegularFile(old, LinkOption.NOFOLLOW_LINKS)) {
+                throw e;
+            }
+            removeLeftover(old);
+            ops.move(current, old);
         }
     }
 

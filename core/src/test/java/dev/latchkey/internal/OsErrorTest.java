@@ -202,14 +202,15 @@ final class OsErrorTest {
     /**
      * As Linux does on a read-only mount: every unlink fails with EROFS, even of a file that does
      * not exist (the mount is checked before the name is looked up), and so does every create.
-     * A commit fails at its first step that writes: removing a stale {@code ID.old}.
+     * A commit fails at its first step that writes: creating {@code ID.tmp} (no stale
+     * {@code ID.old} is looked for: no publish of the stripe was cut short).
      */
     @Test
     void readOnlyFileSystem_commitAndCreate_storeException_nothingChanges() throws Exception {
-        FileSystemException readOnly = new FileSystemException(layout.old(id).toString(), null,
+        FileSystemException readOnly = new FileSystemException(layout.temp(id).toString(), null,
                 EROFS);
-        ops.onOpen = new FileSystemException(layout.temp(id).toString(), null, EROFS);
-        ops.onDelete = readOnly;
+        ops.onOpen = readOnly;
+        ops.onDelete = new FileSystemException(layout.old(id).toString(), null, EROFS);
 
         StoreException e = failingCommit();
         assertEquals(layout.old(id).getParent(), e.path());
@@ -223,6 +224,27 @@ final class OsErrorTest {
         assertSameFailure(ops.onOpen, onCreate.getCause());
         assertEquals(1, onCreate.getSuppressed().length, "removing the temp name failed too");
         assertEquals(List.of(layout.current(id)), sessionFiles());
+        assertCommitsAgain();
+    }
+
+    /**
+     * The same on a stripe where a publish was cut short: the commit fails at removing the stale
+     * {@code ID.old} it looks for first.
+     */
+    @Test
+    void readOnlyFileSystem_flaggedStripe_failsAtTheStaleOld_nothingChanges() throws Exception {
+        CutShort.unlinkFailed(layout.root(), id);
+        FileSystemException readOnly = new FileSystemException(layout.old(id).toString(), null,
+                EROFS);
+        ops.onOpen = new FileSystemException(layout.temp(id).toString(), null, EROFS);
+        ops.onDelete = readOnly;
+
+        StoreException e = failingCommit();
+        assertEquals(layout.old(id).getParent(), e.path());
+        assertSameFailure(readOnly, e.getCause());
+        assertPreviousStateIntact();
+        ops.onOpen = null;
+        ops.onDelete = null;
         assertCommitsAgain();
     }
 
@@ -278,6 +300,7 @@ final class OsErrorTest {
         assertEquals(2, store.commit(id, store.change().set("a", 2).build()).orElseThrow()
                 .attribute("a"));
         assertTrue(exists(layout.old(id)), "the stale file stays");
+        assertTrue(CutShort.flagged(layout.root(), id), "and the stripe says so");
         assertEquals(2, store.find(id).orElseThrow().attribute("a"));
         assertCommitsAgain();
     }

@@ -164,6 +164,7 @@ final class ReviewFindingsTest {
             Session s = store.create(store.change().set("a", 1).build());
             Path old = new Layout(temp).old(s.id());
             Files.createDirectories(old.resolve("x")); // a non-empty directory cannot be removed
+            CutShort.unlinkFailed(temp, s.id()); // so the commit looks for a stale ID.old
             StoreException e = assertThrows(StoreException.class,
                     () -> store.commit(s.id(), store.change().set("a", 2).build()));
             String all = e.getMessage() + " " + e.path();
