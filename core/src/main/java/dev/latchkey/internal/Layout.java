@@ -1,6 +1,7 @@
 package dev.latchkey.internal;
 
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Where things live in a session directory (format 1):
@@ -25,6 +26,7 @@ final class Layout {
 
     private final Path root;
     private final Path sessions;
+    private final AtomicReferenceArray<Path> subdirectories = new AtomicReferenceArray<>(64 * 64);
 
     Layout(Path root) {
         this.root = root;
@@ -54,18 +56,33 @@ final class Layout {
 
     /** The current-state file of a well-formed id. */
     Path current(String id) {
-        return sessions.resolve(id.substring(0, 2)).resolve(id);
+        return subdirectory(id).resolve(id);
     }
 
     Path old(String id) {
-        return sibling(id, ".old");
+        return subdirectory(id).resolve(id + ".old");
     }
 
     Path temp(String id) {
-        return sibling(id, ".tmp");
+        return subdirectory(id).resolve(id + ".tmp");
     }
 
-    private Path sibling(String id, String suffix) {
-        return sessions.resolve(id.substring(0, 2)).resolve(id + suffix);
+    /**
+     * {@code sessions/Ab} of an id, from a table filled on first use (every request builds a few
+     * of these paths; the table saves a substring and a path resolution each).
+     */
+    private Path subdirectory(String id) {
+        int hi = SessionIds.value(id.charAt(0));
+        int lo = SessionIds.value(id.charAt(1));
+        if (hi < 0 || lo < 0) {
+            return sessions.resolve(id.substring(0, 2));
+        }
+        int index = hi * 64 + lo;
+        Path dir = subdirectories.get(index);
+        if (dir == null) {
+            dir = sessions.resolve(id.substring(0, 2));
+            subdirectories.set(index, dir);
+        }
+        return dir;
     }
 }

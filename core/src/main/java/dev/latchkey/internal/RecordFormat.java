@@ -1,8 +1,12 @@
 package dev.latchkey.internal;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializable;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -72,17 +76,9 @@ final class RecordFormat {
     }
 
     byte[] write(SessionRecord r) {
-        ObjectNode session = JsonNodeFactory.instance.objectNode();
-        session.put("id", r.id);
-        session.put("created", r.created);
-        session.put("accessed", r.accessed);
-        session.put("maxInactive", r.maxInactive);
-        session.put("revision", r.revision);
-        ObjectNode attributes = session.putObject("attributes");
-        attributes.setAll(r.attributes);
         byte[] body;
         try {
-            body = mapper.writeValueAsBytes(session);
+            body = mapper.writeValueAsBytes(new Body(r));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write " + FileSessionStore.describe(r.id)
                     + " as JSON", e);
@@ -99,6 +95,61 @@ final class RecordFormat {
         at = put(out, at, body);
         put(out, at, SUFFIX);
         return out;
+    }
+
+    /**
+     * The {@code session} object of a record, written straight to the generator: the same bytes
+     * as the tree {@code {"id":..,"created":..,"accessed":..,"maxInactive":..,"revision":..,
+     * "attributes":{..}}} written by the mapper (each attribute's node serializes itself, as in
+     * an {@code ObjectNode}), without building that tree for every commit.
+     */
+    private static final class Body extends JsonSerializable.Base {
+        private final SessionRecord r;
+
+        Body(SessionRecord r) {
+            this.r = r;
+        }
+
+        @Override
+        public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
+            g.writeStartObject();
+            g.writeStringField("id", r.id);
+            g.writeNumberField("created", r.created);
+            g.writeNumberField("accessed", r.accessed);
+            g.writeNumberField("maxInactive", r.maxInactive);
+            g.writeNumberField("revision", r.revision);
+            g.writeFieldName("attributes");
+            g.writeStartObject();
+            for (Map.Entry<String, JsonNode> e : r.attributes.entrySet()) {
+                g.writeFieldName(e.getKey());
+                ((JsonSerializable) e.getValue()).serialize(g, provider);
+            }
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+
+        @Override
+        public void serializeWithType(JsonGenerator g, SerializerProvider provider,
+                TypeSerializer typeSer) throws IOException {
+            serialize(g, provider);
+        }
+    }
+
+    /** The {@code session} object as a tree written by the mapper: what {@link Body} matches. */
+    byte[] bodyAsTree(SessionRecord r) throws JsonProcessingException {
+        ObjectNode session = JsonNodeFactory.instance.objectNode();
+        session.put("id", r.id);
+        session.put("created", r.created);
+        session.put("accessed", r.accessed);
+        session.put("maxInactive", r.maxInactive);
+        session.put("revision", r.revision);
+        session.putObject("attributes").setAll(r.attributes);
+        return mapper.writeValueAsBytes(session);
+    }
+
+    /** The {@code session} object as {@link #write} writes it (for tests). */
+    byte[] body(SessionRecord r) throws JsonProcessingException {
+        return mapper.writeValueAsBytes(new Body(r));
     }
 
     private static byte[] mac(MacKeys.Key key, String id, byte[] body, int offset, int length) {

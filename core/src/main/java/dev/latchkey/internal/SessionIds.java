@@ -45,7 +45,7 @@ public final class SessionIds {
         return (value(id.charAt(LENGTH - 1)) & 0x3) == 0;
     }
 
-    private static int value(char c) {
+    static int value(char c) {
         if (c >= 'A' && c <= 'Z') {
             return c - 'A';
         }
