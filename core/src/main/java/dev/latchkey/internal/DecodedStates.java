@@ -29,8 +29,13 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  */
 final class DecodedStates {
     static final int SLOTS = 256;
-    /** Larger files are decoded every time (sessions are usually a few KiB). */
-    static final int MAX_BYTES = 32 << 10;
+    /**
+     * Larger files are decoded every time (sessions are usually a few KiB). With the trees they
+     * decode to (several times their size), the memo holds a few MiB at most for typical sessions
+     * of 1 to 4 KiB, and about 20 MiB in the worst case (every slot a file of 8 KiB of tiny
+     * values).
+     */
+    static final int MAX_BYTES = 8 << 10;
 
     private static final class Entry {
         final String id;
