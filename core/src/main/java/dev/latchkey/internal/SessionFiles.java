@@ -41,17 +41,20 @@ import org.slf4j.LoggerFactory;
  * <b>{@code ID} if it exists, else {@code ID.old}, else no session.</b> At every instant between the
  * steps that rule names a complete state (the old one until step 3, the new one after it), and a
  * file once published is never written again, so a reader that opened it reads it whole.
- * A crash between any two steps leaves a state the rule reads correctly; the next lock holder
- * removes the leftovers: an {@code ID.old} beside an {@code ID} is stale, an {@code ID.tmp} is
- * garbage (it is removed and written anew). Removal deletes {@code ID.old} before {@code ID}, so
- * a crash in between cannot bring back an older state.
+ * A crash between any two steps leaves a state the rule reads correctly; lock holders remove the
+ * leftovers: an {@code ID.tmp} is garbage (it is removed and written anew); an {@code ID.old}
+ * beside an {@code ID} is stale, removed by a holder that reads {@code ID} while the stripe is
+ * {@linkplain LockTable#CUT_SHORT flagged cut short} (a crash in steps 3 to 4 leaves the flag),
+ * and otherwise replaced by the next publish's step 2. Removal deletes {@code ID.old} before
+ * {@code ID}, so a crash in between cannot bring back an older state.
  *
  * <p>A reader without the lock tries {@code ID}, then {@code ID.old}. Finding neither is certain
- * only if no publish took {@code ID} away meanwhile (it may have looked for {@code ID} before step
- * 4 and for {@code ID.old} after step 5): the holder marks steps 3 to 4 with the stripe's
- * {@linkplain LockTable#publishSequence publish sequence}, a seqlock in shared memory, and the
- * reader compares it before and after looking. A damaged file is left to a reader that holds the
- * lock, which moves it aside.
+ * only if no publish took {@code ID} away meanwhile (it may have looked for {@code ID} between
+ * steps 2 and 3 and for {@code ID.old} after step 4): the holder marks steps 2 to 4 with the
+ * stripe's {@linkplain LockTable#publishSequence publish sequence}, a seqlock in shared memory,
+ * and the reader compares it before and after looking. A damaged file is left to a reader that
+ * holds the lock, which moves it aside. Reads of bytes this store already decoded reuse the
+ * decoded state ({@link DecodedStates}).
  */
 final class SessionFiles {
     private static final Logger LOG = LoggerFactory.getLogger(SessionFiles.class);
