@@ -210,38 +210,72 @@ public final class Bench {
     }
 
     /**
-     * Runs the comparison and prints the tables on standard output.
+     * Runs the comparison and prints the tables on standard output; exits with the status of
+     * {@link #execute}.
      * @param args the flags of {@link #USAGE}
-     * @throws Exception if a store or the harness fails
      */
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        int status = execute(args, System.out, System.err);
+        if (status != 0) {
+            System.exit(status);
+        }
+    }
+
+    /** Thrown when Latchkey failed a check of workloads 1, 2 or 4 (exit status 1). */
+    static final class LatchkeyFailedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        LatchkeyFailedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Runs the harness: returns 0; 1 if Latchkey lost or failed an update it guarantees; 2 for
+     * bad flags; 3 if the harness could not run (a worker, a store it compares with, Redis, the
+     * directory), with the cause on {@code err}.
+     */
+    static int execute(String[] args, PrintStream out, PrintStream err) {
         Options options;
         try {
             options = Options.parse(args);
         } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-            return;
+            err.println(e.getMessage());
+            err.println(USAGE);
+            return 2;
         }
         if (options.help) {
-            System.out.println(USAGE);
-            return;
+            out.println(USAGE);
+            return 0;
         }
-        Report report = run(options, System.out);
-        if (!report.latchkeyFailures().isEmpty()) {
-            System.out.println("LATCHKEY FAILED: " + report.latchkeyFailures());
-            System.exit(1);
+        try {
+            Report report = run(options, out);
+            if (!report.latchkeyFailures().isEmpty()) {
+                out.println("LATCHKEY FAILED: " + report.latchkeyFailures());
+                return 1;
+            }
+            return 0;
+        } catch (LatchkeyFailedException e) {
+            out.println("LATCHKEY FAILED: " + e.getMessage());
+            return 1;
+        } catch (Exception | Error e) {
+            // everything else is the harness's trouble, not Latchkey's: say so, and what
+            err.println("bench: HARNESS ERROR (exit status 3; not a Latchkey result): " + e);
+            for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+                err.println("bench:   caused by: " + c);
+            }
+            e.printStackTrace(err);
+            return 3;
         }
     }
 
     /** Runs the workloads the options name, printing progress and each table as it is done. */
     static Report run(Options o, PrintStream out) throws Exception {
         long t0 = System.nanoTime();
-        Path root = o.dir != null
-                ? Files.createDirectories(o.dir.resolve("run-" + LocalDateTime.now().format(
-                        DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
-                : Files.createTempDirectory("latchkey-bench-");
+        if (!o.redis.equals("auto") && !o.redis.equals("none")) {
+            RedisServer.check(o.redis);
+        }
+        Path root = runDirectory(o.dir);
         Map<Integer, Table> tables = new HashMap<>();
         List<String> failures = new ArrayList<>();
         RedisServer started = null;
@@ -313,6 +347,18 @@ public final class Bench {
                 // shutting down already: the hook runs anyway
             }
         }
+    }
+
+    /**
+     * A new directory for a run: under {@code dir} (run-DATE-UNIQUE, its own even when another run
+     * starts in the same second), or a temporary one if {@code dir} is null.
+     */
+    static Path runDirectory(Path dir) throws IOException {
+        if (dir == null) {
+            return Files.createTempDirectory("latchkey-bench-");
+        }
+        return Files.createTempDirectory(Files.createDirectories(dir), "run-"
+                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-")));
     }
 
     /**
@@ -417,7 +463,20 @@ public final class Bench {
                 .measurementTime(TimeValue.milliseconds(o.mode.iterationMillis))
                 .shouldFailOnError(true)
                 .output(log.toString());
-        Collection<RunResult> results = new Runner(jmh.build()).run();
+        Collection<RunResult> results;
+        try {
+            results = new Runner(jmh.build()).run();
+        } catch (org.openjdk.jmh.runner.RunnerException | RuntimeException e) {
+            String logText = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+            String latchkey = RequestBenchmark.CHECK_FAILED + Contenders.LATCHKEY + ":";
+            int at = logText.indexOf(latchkey);
+            if (at >= 0) {
+                int end = logText.indexOf('\n', at);
+                throw new LatchkeyFailedException(what + ": " + logText.substring(at,
+                        end < 0 ? logText.length() : end), e);
+            }
+            throw new IllegalStateException(what + ": JMH failed: " + e + tail(log, logText), e);
+        }
         Map<String, Statistics> byStore = new HashMap<>();
         for (RunResult r : results) {
             byStore.put(r.getParams().getParam("store") + "/" + r.getParams().getParam("sessions"),
@@ -425,9 +484,17 @@ public final class Bench {
         }
         if (byStore.size() != stores.size() * sessions.length) {
             throw new IllegalStateException("JMH measured " + byStore.keySet() + " of " + stores
-                    + " x " + Arrays.toString(counts) + "; see " + log);
+                    + " x " + Arrays.toString(counts) + tail(log, Files.readString(log,
+                    StandardCharsets.UTF_8)));
         }
         return byStore;
+    }
+
+    /** The last lines of a log for a message (the log itself goes with the run's directory). */
+    static String tail(Path log, String text) {
+        List<String> lines = text.lines().toList();
+        return "; last lines of " + log + ":\n    " + String.join("\n    ",
+                lines.subList(Math.max(0, lines.size() - 25), lines.size()));
     }
 
     private static List<String> stores(String redis, String... names) {
@@ -637,6 +704,28 @@ public final class Bench {
 
     // ---------------------------------------------------------------- workload 3 (processes)
 
+    /**
+     * What is wrong with a workload-3 outcome of Latchkey, or null (also for every other store).
+     * Every Latchkey row must acknowledge increments and have no error and no extra increment (a
+     * reader sees whole files; the later of two plain commits wins, which only loses); no
+     * acknowledged increment may be lost, except on one counter with find+commit (a plain
+     * read-modify-write, shown, not a failure).
+     */
+    static String latchkeyFailure(Contention.Outcome r) {
+        Contention.Config config = r.config();
+        if (!config.store().equals(Contenders.LATCHKEY)) {
+            return null;
+        }
+        boolean guaranteed = config.distinct() || config.atomic();
+        if (r.acked() > 0 && r.errors() == 0 && r.extra() == 0 && (!guaranteed || r.lost() == 0)) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "%d sessions, %s, %s: acked %d, lost %d%s, extra %d, "
+                + "errors %d %s", config.sessions(), config.distinct() ? "own per thread"
+                : "one counter", config.op(), r.acked(), r.lost(), guaranteed ? ""
+                : " (allowed)", r.extra(), r.errors(), r.errorKinds());
+    }
+
     private static Table contention(Options o, Path root, String redis, PrintStream out,
             List<String> failures) throws Exception {
         int processes = 3;
@@ -658,7 +747,10 @@ public final class Bench {
                 out.println("  (one unreported run of every measured operation first, so that "
                         + "none is measured with cold JIT)");
                 for (Contention.Config config : warmUps(stores)) {
-                    c.warmUp(config, out);
+                    String failure = latchkeyFailure(c.warmUp(config));
+                    if (failure != null) {
+                        failures.add("warm-up, " + failure);
+                    }
                 }
             }
             for (int sessions : new int[] {1, o.mode.contentionSessions}) {
@@ -676,11 +768,10 @@ public final class Bench {
                         if (config.store().equals(Contenders.LATCHKEY)
                                 && (distinct || config.atomic())) {
                             base = r.opsPerSecond();
-                            if (r.lost() != 0 || r.extra() != 0 || r.errors() != 0) {
-                                failures.add(String.format(Locale.ROOT, "%d sessions, %s: lost %d,"
-                                        + " extra %d, errors %d (%s)", sessions, config.op(),
-                                        r.lost(), r.extra(), r.errors(), r.errorKinds()));
-                            }
+                        }
+                        String failure = latchkeyFailure(r);
+                        if (failure != null) {
+                            failures.add(failure);
                         }
                         t.add(sessions == 1 ? "1 (hot)" : String.format(Locale.ROOT, "%,d",
                                 sessions), distinct ? "own per thread" : "one counter",
@@ -701,7 +792,9 @@ public final class Bench {
         t.note("lost: increments a counter is short of its acknowledged total; extra: increments "
                 + "it is over it (applied, not acknowledged); counted per counter, not netted");
         t.note("latchkey find+commit on one counter is a plain read-modify-write: the later commit "
-                + "wins (use update or a SessionLock); it is shown, not counted as a failure");
+                + "wins (use update or a SessionLock); its lost updates are shown, not counted as "
+                + "a failure; every latchkey row (warm-ups too) must acknowledge increments and "
+                + "have no extra and no error");
         for (Map.Entry<String, Map<String, Long>> e : errorsSeen.entrySet()) {
             if (!e.getValue().isEmpty()) {
                 StringBuilder b = new StringBuilder();

@@ -68,21 +68,35 @@ final class Contention implements AutoCloseable {
         this.measureMillis = measureMillis;
     }
 
-    /** Starts the worker JVMs. */
+    /** Starts the worker JVMs ({@link ContentionWorker}). */
     static Contention start(Path root, String redis, int processes, int threads,
             long warmupMillis, long measureMillis) throws IOException {
+        return start(root, redis, processes, threads, warmupMillis, measureMillis,
+                ContentionWorker.class.getName());
+    }
+
+    /**
+     * Starts the worker JVMs with this main class (the tests' workers wrap the store in faults),
+     * which gets the worker's index and then {@code extraArgs}.
+     */
+    static Contention start(Path root, String redis, int processes, int threads,
+            long warmupMillis, long measureMillis, String workerMain, String... extraArgs)
+            throws IOException {
         Contention c = new Contention(root, redis, threads, warmupMillis, measureMillis);
         try {
             Files.createDirectories(root);
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             for (int w = 0; w < processes; w++) {
-                Process p = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC",
+                List<String> command = new ArrayList<>(List.of(java, "-Xmx256m",
+                        "-XX:+UseSerialGC",
                         "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"),
-                        "-cp", System.getProperty("java.class.path"),
-                        ContentionWorker.class.getName(), Integer.toString(w))
-                        .redirectError(root.resolve("worker-" + w + ".log").toFile())
+                        "-cp", System.getProperty("java.class.path"), workerMain,
+                        Integer.toString(w)));
+                command.addAll(List.of(extraArgs));
+                Process p = new ProcessBuilder(command)
+                        .redirectError(c.log(w).toFile())
                         .start();
-                c.workers.add(new Worker(p));
+                c.workers.add(new Worker(w, p));
             }
             return c;
         } catch (IOException | RuntimeException e) {
@@ -91,12 +105,17 @@ final class Contention implements AutoCloseable {
         }
     }
 
+    /** Worker {@code w}'s standard error. */
+    Path log(int w) {
+        return root.resolve("worker-" + w + ".log");
+    }
+
     /**
-     * Runs one configuration once without reporting it, so that the workers' JIT has compiled the
-     * store's code before its first measured run.
+     * Runs one configuration once without printing it, so that the workers' JIT has compiled the
+     * store's code before its first measured run; its outcome is checked like any other.
      */
-    void warmUp(Config config, PrintStream progress) throws Exception {
-        run(config, null);
+    Outcome warmUp(Config config) throws Exception {
+        return run(config, null);
     }
 
     /** Runs one configuration and checks every acknowledged increment. */
@@ -112,11 +131,11 @@ final class Contention implements AutoCloseable {
         // write back the sessions just created (and the previous run's files) before measuring,
         // so that no store runs over another's write-back
         Contenders.flushDirtyPages();
-        Path idsFile = root.resolve("run-" + n + ".ids");
+        Path idsFile = idsFile(n);
         Files.write(idsFile, List.of(ids), StandardCharsets.UTF_8);
         try {
             for (int w = 0; w < workers.size(); w++) {
-                workers.get(w).send(String.join("\t", "RUN", config.store(), dir.toString(), redis,
+                send(workers.get(w), String.join("\t", "RUN", config.store(), dir.toString(), redis,
                         namespace, idsFile.toString(), config.distinct() ? "distinct" : "shared",
                         config.atomic() ? "atomic" : "plain", Integer.toString(threads),
                         Long.toString(warmupMillis), Long.toString(measureMillis),
@@ -126,7 +145,7 @@ final class Contention implements AutoCloseable {
                 expect(w, "READY", 60);
             }
             for (Worker w : workers) {
-                w.send("GO");
+                send(w, "GO");
             }
             long ops = 0;
             long errors = 0;
@@ -181,26 +200,44 @@ final class Contention implements AutoCloseable {
             }
             Files.deleteIfExists(result(n, w));
         }
+        List<String> names = new ArrayList<>();
+        if (config.distinct()) {
+            for (int w = 0; w < workers.size(); w++) {
+                for (int t = 0; t < threads; t++) {
+                    names.add("n" + w + "_" + t);
+                }
+            }
+        } else {
+            names.add("hits");
+        }
         long acked = 0;
         long lost = 0;
         long extra = 0;
+        // every session of the run and every counter name, not only the acknowledged ones: an
+        // increment applied but never acknowledged shows where nothing was acknowledged too
         try (Contender reader = Contenders.open(config.store(), dir, false, redis, namespace)) {
-            for (Map.Entry<String, Map<String, Integer>> session : expected.entrySet()) {
+            for (String id : Files.readAllLines(idsFile(n), StandardCharsets.UTF_8)) {
+                Map<String, Integer> want = expected.getOrDefault(id, Map.of());
                 Map<String, Object> actual;
                 try {
-                    actual = reader.read(session.getKey());
+                    actual = reader.read(id);
                 } catch (Exception e) {
                     actual = null;
                 }
-                for (Map.Entry<String, Integer> counter : session.getValue().entrySet()) {
-                    int got = actual == null ? 0 : Contender.count(actual.get(counter.getKey()));
-                    acked += counter.getValue();
-                    lost += Math.max(0, counter.getValue() - got);
-                    extra += Math.max(0, got - counter.getValue());
+                for (String name : names) {
+                    int ack = want.getOrDefault(name, 0);
+                    int got = actual == null ? 0 : Contender.count(actual.get(name));
+                    acked += ack;
+                    lost += Math.max(0, ack - got);
+                    extra += Math.max(0, got - ack);
                 }
             }
         }
         return new long[] {acked, lost, extra};
+    }
+
+    private Path idsFile(int n) {
+        return root.resolve("run-" + n + ".ids");
     }
 
     private Path result(int n, int w) {
@@ -214,14 +251,57 @@ final class Contention implements AutoCloseable {
             got = line.get(seconds, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             line.cancel(true);
-            throw new IllegalStateException("a worker did not answer " + word + " within "
-                    + seconds + " s (see " + root + "/worker-*.log)", e);
+            throw new IllegalStateException("worker " + w.index + " did not answer " + word
+                    + " within " + seconds + " s" + logTail(w), e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("worker " + w.index + ": cannot read its answer to "
+                    + word + ": " + e.getCause() + exitStatus(w) + logTail(w), e.getCause());
         }
-        if (got == null || !got.startsWith(word)) {
-            throw new IllegalStateException("a worker answered '" + got + "' instead of " + word
-                    + " (see " + root + "/worker-*.log)");
+        if (got == null) {
+            throw new IllegalStateException("worker " + w.index + " ended before it answered "
+                    + word + exitStatus(w) + logTail(w));
+        }
+        if (!got.startsWith(word)) {
+            throw new IllegalStateException("worker " + w.index + " answered '" + got
+                    + "' instead of " + word + logTail(w));
         }
         return got;
+    }
+
+    private void send(Worker w, String line) {
+        try {
+            w.send(line);
+        } catch (IOException e) {
+            throw new IllegalStateException("worker " + w.index + " cannot be sent a command (" + e
+                    + ")" + exitStatus(w) + logTail(w), e);
+        }
+    }
+
+    private static String exitStatus(Worker w) {
+        try {
+            if (w.process.waitFor(5, TimeUnit.SECONDS)) {
+                int status = w.process.exitValue();
+                return " (exit status " + status + (status > 128 ? ", killed by signal "
+                        + (status - 128) : "") + ")";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return " (still running)";
+    }
+
+    /** The last lines of a worker's log, for a message: the log itself may be deleted. */
+    private String logTail(Worker w) {
+        try {
+            List<String> lines = Files.readAllLines(log(w.index), StandardCharsets.UTF_8);
+            if (lines.isEmpty()) {
+                return "; its log " + log(w.index) + " is empty";
+            }
+            return "; last lines of its log " + log(w.index) + ":\n    " + String.join("\n    ",
+                    lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+        } catch (IOException | RuntimeException e) {
+            return "; its log " + log(w.index) + " cannot be read: " + e;
+        }
     }
 
     /** Stops every worker: EXIT, close standard input, wait, then kill. */
@@ -256,11 +336,13 @@ final class Contention implements AutoCloseable {
 
     /** One worker process and its pipes. */
     private static final class Worker {
+        final int index;
         final Process process;
         final BufferedReader out;
         final Thread hook;
 
-        Worker(Process process) {
+        Worker(int index, Process process) {
+            this.index = index;
             this.process = process;
             this.out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                     StandardCharsets.UTF_8));

@@ -25,12 +25,28 @@ public final class ContentionWorker {
     private ContentionWorker() {
     }
 
+    /** How a worker opens its store: {@link Contenders#open}, or a test's faulty wrapper of it. */
+    @FunctionalInterface
+    interface Opener {
+        /** Opens the store as {@link Contenders#open} does. */
+        Contender open(String name, Path directory, boolean synced, String redis, String namespace)
+                throws Exception;
+    }
+
     /**
      * Runs the worker.
      * @param args the worker's index
      * @throws Exception if standard input or output fails
      */
     public static void main(String[] args) throws Exception {
+        serve(args, Contenders::open);
+    }
+
+    /**
+     * Serves the commands of standard input with stores opened by {@code opener}: the worker's
+     * loop, also run by the harness's tests with stores that fail on purpose.
+     */
+    static void serve(String[] args, Opener opener) throws Exception {
         int worker = Integer.parseInt(args[0]);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in,
                 StandardCharsets.UTF_8));
@@ -42,7 +58,7 @@ public final class ContentionWorker {
                 out.println("FAILED\tbad command: " + line);
                 continue;
             }
-            try (Contender contender = Contenders.open(f[1], Path.of(f[2]), false, f[3], f[4])) {
+            try (Contender contender = opener.open(f[1], Path.of(f[2]), false, f[3], f[4])) {
                 List<String> ids = Files.readAllLines(Path.of(f[5]), StandardCharsets.UTF_8);
                 boolean distinct = f[6].equals("distinct");
                 boolean atomic = f[7].equals("atomic");
@@ -65,7 +81,9 @@ public final class ContentionWorker {
                 }
                 out.println("DONE\t" + run.measuredOps + "\t" + measure + "\t" + run.errors
                         + "\t" + run.kinds());
-            } catch (Exception e) {
+            } catch (Exception | Error e) {
+                // also an Error: the harness must hear of it, not wait for a DONE that never comes
+                e.printStackTrace();
                 out.println("FAILED\t" + e.toString().replace('\n', ' '));
             }
         }
@@ -142,7 +160,9 @@ public final class ContentionWorker {
                         counted.errors++;
                         kinds.computeIfAbsent("session not found", k -> new LongAdder()).increment();
                     }
-                } catch (Exception e) {
+                } catch (Exception | Error e) {
+                    // an Error too (an AssertionError in the store): counted, never a thread
+                    // that dies silently and leaves its counters out of the check
                     counted.errors++;
                     kinds.computeIfAbsent(e.getClass().getSimpleName(), k -> new LongAdder())
                             .increment();

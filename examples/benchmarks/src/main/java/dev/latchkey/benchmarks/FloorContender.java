@@ -51,6 +51,16 @@ final class FloorContender implements Contender {
         return id;
     }
 
+    /**
+     * Whether a session's file is what {@code requests} requests leave: the initial bytes with
+     * the middle one flipped once per request.
+     */
+    boolean holdsRequests(String id, int requests) throws IOException {
+        byte[] expected = initial.clone();
+        expected[expected.length / 2] ^= (byte) (requests & 1);
+        return java.util.Arrays.equals(expected, Files.readAllBytes(file(id)));
+    }
+
     @Override
     public Map<String, Object> read(String id) {
         throw new UnsupportedOperationException("the floor keeps no attributes");

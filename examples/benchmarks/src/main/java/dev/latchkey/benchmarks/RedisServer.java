@@ -85,6 +85,37 @@ final class RedisServer implements AutoCloseable {
         return "127.0.0.1:" + port;
     }
 
+    /**
+     * Checks that the Redis at {@code host:port} answers PING within 2 s (connect and reply), so
+     * that a wrong --redis stops the run at once rather than after a minute's hang.
+     * @throws IllegalStateException saying what failed and what to do
+     */
+    static void check(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        String host = hostPort.substring(0, colon);
+        int port = Integer.parseInt(hostPort.substring(colon + 1));
+        String what = "--redis=" + hostPort + ": ";
+        String fix = " (start Redis there, pass another --redis=HOST:PORT, or --redis=none)";
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(host, port), 2000);
+            s.setSoTimeout(2000);
+            OutputStream out = s.getOutputStream();
+            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            byte[] reply = new byte[64];
+            int n = s.getInputStream().read(reply);
+            String got = n <= 0 ? "" : new String(reply, 0, n, StandardCharsets.US_ASCII).trim();
+            if (!got.startsWith("+PONG")) {
+                throw new IllegalStateException(what + "PING was answered '" + got
+                        + "', not +PONG" + fix);
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            throw new IllegalStateException(what + "no answer to PING within 2 s" + fix, e);
+        } catch (IOException e) {
+            throw new IllegalStateException(what + "cannot PING it: " + e + fix, e);
+        }
+    }
+
     private boolean ping() {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);

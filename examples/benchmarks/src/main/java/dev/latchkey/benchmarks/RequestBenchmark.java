@@ -2,6 +2,7 @@ package dev.latchkey.benchmarks;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -26,9 +27,12 @@ import org.openjdk.jmh.infra.Blackhole;
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class RequestBenchmark {
+    /** The start of the message of a failed {@link #checkRequests}, followed by the store. */
+    static final String CHECK_FAILED = "request check failed for store ";
     private static final String[] PAGES = {"/decks/1", "/decks/2/cards", "/decks/3/cards?page=2",
         "/decks/4", "/settings", "/decks/5/cards/1042", "/decks/6/review", "/"};
-    private static final int ORDER = 1 << 16;
+    /** The fewest draws in the table of sessions a trial requests, in order. */
+    private static final int MIN_ORDER = 1 << 16;
 
     /** The store: see {@link Contenders}. */
     @Param(Contenders.LATCHKEY)
@@ -55,6 +59,9 @@ public class RequestBenchmark {
     private String[] ids;
     private int[] order;
     private int next;
+    /** Per session: how many requests it got, and the number of the last one. */
+    private int[] requests;
+    private int[] last;
 
     /**
      * Opens the store and creates the sessions.
@@ -69,11 +76,24 @@ public class RequestBenchmark {
                 "bench:" + root.getFileName());
         ids = Contenders.populate(contender, sessions);
         Contenders.flushDirtyPages();
+        order = order(sessions);
+        requests = new int[sessions];
+        last = new int[sessions];
+    }
+
+    /**
+     * The sessions requested, in order (a trial cycles through it): random draws, a power of two
+     * of them, at least {@link #MIN_ORDER} and at least four per session, so that a trial on
+     * many sessions spreads over nearly all of them rather than a repeating subset.
+     */
+    static int[] order(int sessions) {
+        int size = Integer.highestOneBit(Math.max(MIN_ORDER, 4 * sessions - 1)) << 1;
         SplittableRandom random = new SplittableRandom(42);
-        order = new int[ORDER];
-        for (int i = 0; i < ORDER; i++) {
+        int[] order = new int[size];
+        for (int i = 0; i < size; i++) {
             order[i] = random.nextInt(sessions);
         }
+        return order;
     }
 
     /**
@@ -84,16 +104,62 @@ public class RequestBenchmark {
     @Benchmark
     public void request(Blackhole blackhole) throws Exception {
         int n = next++;
-        blackhole.consume(contender.request(ids[order[n & (ORDER - 1)]],
-                SampleSession.WRITE_ATTRIBUTE, PAGES[n & 7]));
+        int session = order[n & (order.length - 1)];
+        requests[session]++;
+        last[session] = n;
+        blackhole.consume(contender.request(ids[session], SampleSession.WRITE_ATTRIBUTE,
+                PAGES[n & 7]));
     }
 
     /**
-     * Closes the store and deletes its data.
+     * Checks that every request did its work: each session requested holds the value its last
+     * request wrote (the floor: its file has the middle byte flipped once per request).
+     * @throws IllegalStateException naming the store and the first session that does not
+     */
+    void checkRequests() throws Exception {
+        long checked = 0;
+        for (int s = 0; s < ids.length; s++) {
+            if (requests[s] == 0) {
+                continue;
+            }
+            String problem = null;
+            if (contender instanceof FloorContender) {
+                if (!((FloorContender) contender).holdsRequests(ids[s], requests[s])) {
+                    problem = "its file is not the initial one flipped " + requests[s] + " times";
+                }
+            } else {
+                Map<String, Object> read = contender.read(ids[s]);
+                Object got = read == null ? null : read.get(SampleSession.WRITE_ATTRIBUTE);
+                if (!PAGES[last[s] & 7].equals(got)) {
+                    problem = "it holds " + SampleSession.WRITE_ATTRIBUTE + "=" + got
+                            + (read == null ? " (no such session)" : "") + ", not "
+                            + PAGES[last[s] & 7] + " of its last request";
+                }
+            }
+            if (problem != null) {
+                throw new IllegalStateException(CHECK_FAILED + store + ": session " + s + " of "
+                        + ids.length + " got " + requests[s] + " requests, but " + problem
+                        + " (" + checked + " checked before it)");
+            }
+            checked++;
+        }
+    }
+
+    /**
+     * Checks that every request did its work ({@link #checkRequests}), then closes the store and
+     * deletes its data.
      * @throws Exception if the store fails
      */
     @TearDown(Level.Trial)
     public void tearDown() throws Exception {
+        try {
+            checkRequests();
+        } finally {
+            close();
+        }
+    }
+
+    private void close() throws Exception {
         try {
             if (contender instanceof RedisContender) {
                 ((RedisContender) contender).flush();
