@@ -55,8 +55,10 @@ public class RequestBenchmark {
     public String redis;
 
     private Path root;
-    private Contender contender;
-    private String[] ids;
+    /** The store of the trial (package-private: tests wrap it in faults). */
+    Contender contender;
+    /** The trial's sessions. */
+    String[] ids;
     private int[] order;
     private int next;
     /** Per session: how many requests it got, and the number of the last one. */
@@ -87,7 +89,7 @@ public class RequestBenchmark {
      * many sessions spreads over nearly all of them rather than a repeating subset.
      */
     static int[] order(int sessions) {
-        int size = Integer.highestOneBit(Math.max(MIN_ORDER, 4 * sessions - 1)) << 1;
+        int size = Integer.highestOneBit(Math.max(MIN_ORDER, 4 * sessions) - 1) << 1;
         SplittableRandom random = new SplittableRandom(42);
         int[] order = new int[size];
         for (int i = 0; i < size; i++) {
