@@ -20,7 +20,7 @@ usage: examples/benchmarks/bench.sh [flags]
   --smoke              a few tiny iterations, judges no target (what `mvn verify` runs)
   --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)
   --profile            also record Latchkey's request under JFR and summarise it
-  --dir=PATH           keep the run's data under PATH/run-DATE/ (default: a temporary
+  --dir=PATH           keep the run's data under PATH/run-DATE-UNIQUE/ (default: a temporary
                        directory, deleted at the end and on SIGTERM/SIGINT)
   --redis=HOST:PORT    use this Redis instead of starting one (not reconfigured unless
                        --redis-owned; no install, no redis-server started)
@@ -30,11 +30,20 @@ usage: examples/benchmarks/bench.sh [flags]
   --help, -h           print this and exit
 Without --redis the script installs redis-server if it is missing (apt-get, as root), starts it
 on a free loopback port with persistence off and stops it afterwards.
-Exit status: 0; 1 if Latchkey lost or failed an update it guarantees; 2 for bad flags;
-130 after SIGINT, 143 after SIGTERM.
+Exit status: 0; 1 if Latchkey failed a check (lost or failed an update it guarantees);
+2 for bad flags; 3 for a harness error (the cause on standard error); 130 after SIGINT,
+143 after SIGTERM.
 EOF
 }
 
+# bad_flag MESSAGE: the usage and exit status 2, before anything is built, installed or started
+bad_flag() {
+  echo "bench: $1" >&2
+  usage >&2
+  exit 2
+}
+
+# every flag and every value is checked here, as the harness checks them, before anything else
 redis_given=""
 for arg in "$@"; do
   case "$arg" in
@@ -43,12 +52,28 @@ for arg in "$@"; do
       exit 0
       ;;
     --quick | --long | --smoke | --profile | --redis-owned) ;;
-    --dir=?* | --workloads=?*) ;;
-    --redis=?*) redis_given=yes ;;
+    --dir=?*) ;;
+    --workloads=?*)
+      IFS=, read -r -a numbers <<<"${arg#--workloads=}"
+      [ "${#numbers[@]}" -gt 0 ] || bad_flag "--workloads takes numbers from 1 to 5: $arg"
+      for n in "${numbers[@]}"; do
+        [[ "$n" =~ ^[[:space:]]*[1-5][[:space:]]*$ ]] ||
+          bad_flag "--workloads takes numbers from 1 to 5, separated by commas: $arg"
+      done
+      ;;
+    --redis=none | --redis=auto) redis_given=yes ;;
+    --redis=?*:*)
+      port=${arg##*:}
+      [[ "$port" =~ ^[0-9]{1,5}$ ]] && [ "$((10#$port))" -ge 1 ] && [ "$((10#$port))" -le 65535 ] ||
+        bad_flag "--redis takes HOST:PORT (port 1-65535), none or auto: $arg"
+      redis_given=yes
+      ;;
     *)
-      echo "bench: unknown flag: $arg" >&2
-      usage >&2
-      exit 2
+      case "$arg" in
+        --redis=* | --dir=* | --workloads=*)
+          bad_flag "bad value: $arg" ;;
+      esac
+      bad_flag "unknown flag: $arg"
       ;;
   esac
 done

@@ -31,9 +31,10 @@ import org.openjdk.jmh.util.Statistics;
  * as a ratio against Latchkey measured in the same run. Run it with
  * {@code examples/benchmarks/bench.sh [--quick|--long]}, or {@code java -jar
  * examples/benchmarks/target/latchkey-benchmarks.jar [flags]} after a build.
- * <p>Exit status: 0; 1 if Latchkey lost an update or failed a request where it guarantees none is
- * lost; 2 for bad flags. A missed speed target is reported, not an error (shared machines are
- * noisy).
+ * <p>Exit status: 0; 1 if Latchkey failed a check (lost, applied unacknowledged or failed an
+ * update where it guarantees none, or a request that did not do its work); 2 for bad flags; 3 for
+ * a harness error (the cause on standard error). A missed speed target is reported, not an error
+ * (shared machines are noisy).
  */
 public final class Bench {
 
@@ -95,14 +96,15 @@ public final class Bench {
             "  --smoke              a few tiny iterations, judges no target (the build's smoke test)",
             "  --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)",
             "  --profile            also record Latchkey's request under JFR and summarise it",
-            "  --dir=PATH           keep the run's data under PATH/run-DATE/ (default: a temporary",
+            "  --dir=PATH           keep the run's data under PATH/run-DATE-UNIQUE/ (default: a temporary",
             "                       directory, deleted at the end and on SIGTERM/SIGINT)",
             "  --redis=HOST:PORT    use this Redis (not reconfigured unless --redis-owned)",
             "  --redis=none         no Redis rows (default: start redis-server if it is on the PATH)",
             "  --redis-owned        the --redis server was started for this run: workload 2 may",
             "                       turn on its append-only file",
             "  --help               print this and exit",
-            "exit status: 0; 1 if Latchkey lost or failed an update it guarantees; 2 for bad flags");
+            "exit status: 0; 1 if Latchkey failed a check (lost or failed an update it guarantees);",
+            "  2 for bad flags; 3 for a harness error (the cause on standard error)");
 
     /** What to run; from the command line. */
     static final class Options {
@@ -156,9 +158,12 @@ public final class Bench {
                     case "--redis":
                         o.redis = value(kv, arg);
                         if (!o.redis.equals("none") && !o.redis.equals("auto")
-                                && !o.redis.matches(".+:[0-9]{1,5}")) {
-                            throw new IllegalArgumentException("--redis takes HOST:PORT, none or "
-                                    + "auto: " + arg);
+                                && (!o.redis.matches(".+:[0-9]{1,5}") || Integer.parseInt(
+                                        o.redis.substring(o.redis.lastIndexOf(':') + 1)) < 1
+                                || Integer.parseInt(o.redis.substring(
+                                        o.redis.lastIndexOf(':') + 1)) > 65_535)) {
+                            throw new IllegalArgumentException("--redis takes HOST:PORT (port "
+                                    + "1-65535), none or auto: " + arg);
                         }
                         break;
                     case "--redis-owned":

@@ -105,8 +105,48 @@ final class BenchCommandLineTest {
         for (String bad : List.of("--fast", "--dir", "--redis=", "stray")) {
             Result r = run(List.of("bash", SCRIPT.toString(), "--quick", bad));
             assertEquals(2, r.status, r.output);
-            assertTrue(r.output.contains("bench: unknown flag: " + bad)
+            assertTrue((r.output.contains("bench: unknown flag: " + bad)
+                    || r.output.contains("bench: bad value: " + bad))
                     && r.output.contains("usage: examples/benchmarks/bench.sh"), r.output);
+        }
+    }
+
+    /**
+     * Bad values are refused (status 2) before anything is installed, built or started: the PATH
+     * holds a fake root {@code id} and fake {@code apt-get}, {@code mvn}, {@code java} and
+     * {@code redis-server} that leave a mark if run.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void benchSh_badValues_exit2BeforeAnythingRuns(@TempDir Path tmp) throws Exception {
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path marks = Files.createDirectories(tmp.resolve("marks"));
+        for (String tool : List.of("dirname", "cat")) {
+            Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool))
+                    .filter(Files::isExecutable).findFirst().orElseThrow();
+            script(bin.resolve(tool), "exec " + real + " \"$@\"");
+        }
+        script(bin.resolve("id"), "echo 0");
+        for (String tool : List.of("apt-get", "mvn", "java", "redis-server", "mktemp")) {
+            script(bin.resolve(tool), "echo ran > " + marks.resolve(tool));
+        }
+        for (String bad : List.of("--workloads=9", "--workloads=1,x", "--workloads=,",
+                "--redis=bogus", "--redis=localhost:99999", "--redis=localhost:0")) {
+            ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), bad)
+                    .redirectErrorStream(true);
+            pb.environment().put("PATH", bin.toString());
+            Process p = pb.start();
+            p.getOutputStream().close();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), output);
+            assertEquals(2, p.exitValue(), bad + ": " + output);
+            assertTrue(output.contains(bad) && output.contains("usage:"), output);
+            try (Stream<Path> ran = Files.list(marks)) {
+                assertEquals(List.of(), ran.collect(Collectors.toList()), bad + ": " + output);
+            }
+        }
+        for (String bad : List.of("--redis=localhost:99999", "--redis=h:0", "--redis=bogus")) {
+            assertThrows(IllegalArgumentException.class, () -> Bench.Options.parse(bad), bad);
         }
     }
 
