@@ -632,7 +632,8 @@ public final class Bench {
             Sweep.measure(t, root, live, Math.max(100, live / 10), runs, sync);
         }
         t.note("after each timed sweep every session file is listed: the live ones must all be "
-                + "there, no expired one (nor its expiry marker) may be left");
+                + "there, no expired one (nor its expiry marker) may be left; every live one must "
+                + "keep its marker and be found whole");
         t.note("latchkey only: Tomcat's StoreBase.processExpires loads every stored session, Jetty's "
                 + "sweep lists the whole directory, Redis expires keys itself (see "
                 + "docs/performance.md)");

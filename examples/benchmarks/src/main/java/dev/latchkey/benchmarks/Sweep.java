@@ -1,5 +1,6 @@
 package dev.latchkey.benchmarks;
 
+import dev.latchkey.Session;
 import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import dev.latchkey.SweepResult;
@@ -15,6 +16,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
@@ -96,7 +98,7 @@ final class Sweep {
                     throw new IllegalStateException("the sweep removed " + removed + " sessions, "
                             + "not the " + expired + " expired ones");
                 }
-                check(dir, liveIds, expiredIds);
+                check(store, dir, liveIds, expiredIds);
                 result[runs] += removed;
                 result[runs + 1] += calls;
             }
@@ -112,7 +114,8 @@ final class Sweep {
      * exactly the live sessions (every one present, no expired one, no leftover temp file), and no
      * expired session may keep a marker in the expiry index.
      */
-    static void check(Path dir, Set<String> liveIds, String[] expiredIds) throws IOException {
+    static void check(SessionStore store, Path dir, Set<String> liveIds, String[] expiredIds)
+            throws IOException {
         Set<String> files = names(dir.resolve("sessions"));
         if (!files.equals(liveIds)) {
             Set<String> missing = new HashSet<>(liveIds);
@@ -128,6 +131,22 @@ final class Sweep {
             if (markers.contains(id)) {
                 throw new IllegalStateException("after the sweep, expired session " + id
                         + " still has an expiry marker");
+            }
+        }
+        // every live session still whole (read through the store) and still due to expire
+        Map<String, Object> sample = SampleSession.attributes();
+        for (String id : liveIds) {
+            if (!markers.contains(id)) {
+                throw new IllegalStateException("after the sweep, live session " + id
+                        + " has no expiry marker");
+            }
+            Map<String, Object> attributes = store.find(id).map(Session::attributes).orElse(null);
+            if (attributes == null || !attributes.keySet().equals(sample.keySet())
+                    || !sample.get(SampleSession.READ_ATTRIBUTE).equals(
+                            attributes.get(SampleSession.READ_ATTRIBUTE))) {
+                throw new IllegalStateException("after the sweep, live session " + id + " is "
+                        + (attributes == null ? "not found" : "not the session created: "
+                        + attributes.keySet()));
             }
         }
     }

@@ -65,29 +65,62 @@ final class BenchPartsTest {
     void sweepCheck_refusesAMissingLiveSessionALeftFileOrMarker(@TempDir Path tmp)
             throws Exception {
         Path dir = tmp.resolve("store");
-        String live;
-        String gone;
         try (SessionStore store = SessionStore.open(StoreConfig.builder(dir).build())) {
-            live = store.create().id();
-            gone = store.create().id();
+            String live = create(store);
+            String gone = create(store);
             assertTrue(store.invalidate(gone));
+            Sweep.check(store, dir, Set.of(live), new String[] {gone});
+            assertThrows(IllegalStateException.class, () -> Sweep.check(store, dir,
+                    Set.of(live, gone), new String[0]));
+            Path sessionFile = file(dir.resolve("sessions"), live);
+            Files.write(sessionFile.resolveSibling(live + ".old"), new byte[] {1});
+            assertThrows(IllegalStateException.class, () -> Sweep.check(store, dir, Set.of(live),
+                    new String[0]));
+            Files.delete(sessionFile.resolveSibling(live + ".old"));
+            // an expired session whose marker is left
+            Path marker = dir.resolve("expiry").resolve("0").resolve(gone);
+            Files.createDirectories(marker.getParent());
+            Files.write(marker, new byte[0]);
+            assertThrows(IllegalStateException.class, () -> Sweep.check(store, dir, Set.of(live),
+                    new String[] {gone}));
+            Files.delete(marker);
+            Sweep.check(store, dir, Set.of(live), new String[] {gone});
         }
-        Sweep.check(dir, Set.of(live), new String[] {gone});
-        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live, gone),
-                new String[0]));
-        Path sessionFile;
-        try (var files = Files.walk(dir.resolve("sessions"))) {
-            sessionFile = files.filter(Files::isRegularFile).findFirst().orElseThrow();
+    }
+
+    @Test
+    void sweepCheck_refusesALiveSessionEmptiedOrWithoutItsMarker(@TempDir Path tmp)
+            throws Exception {
+        Path dir = tmp.resolve("store");
+        try (SessionStore store = SessionStore.open(StoreConfig.builder(dir).build())) {
+            String emptied = create(store);
+            Sweep.check(store, dir, Set.of(emptied), new String[0]);
+            Files.write(file(dir.resolve("sessions"), emptied), new byte[0]);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> Sweep.check(store, dir, Set.of(emptied), new String[0]));
+            assertTrue(e.getMessage().contains(emptied), e.getMessage());
         }
-        Files.write(sessionFile.resolveSibling(live + ".old"), new byte[] {1});
-        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live),
-                new String[0]));
-        Files.delete(sessionFile.resolveSibling(live + ".old"));
-        // an expired session whose marker is left
-        Path marker = dir.resolve("expiry").resolve("0").resolve(gone);
-        Files.createDirectories(marker.getParent());
-        Files.write(marker, new byte[0]);
-        assertThrows(IllegalStateException.class, () -> Sweep.check(dir, Set.of(live),
-                new String[] {gone}));
+        Path dir2 = tmp.resolve("store2");
+        try (SessionStore store = SessionStore.open(StoreConfig.builder(dir2).build())) {
+            String unmarked = create(store);
+            Sweep.check(store, dir2, Set.of(unmarked), new String[0]);
+            Files.delete(file(dir2.resolve("expiry"), unmarked));
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> Sweep.check(store, dir2, Set.of(unmarked), new String[0]));
+            assertTrue(e.getMessage().contains("no expiry marker"), e.getMessage());
+        }
+    }
+
+    private static String create(SessionStore store) {
+        var change = store.change();
+        SampleSession.attributes().forEach(change::set);
+        return store.create(change.build()).id();
+    }
+
+    private static Path file(Path under, String name) throws Exception {
+        try (var files = Files.walk(under)) {
+            return files.filter(p -> p.getFileName().toString().equals(name)).findFirst()
+                    .orElseThrow();
+        }
     }
 }
