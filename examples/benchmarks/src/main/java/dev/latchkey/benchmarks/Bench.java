@@ -226,9 +226,15 @@ public final class Bench {
         }
     }
 
-    /** Thrown when Latchkey failed a check of workloads 1, 2 or 4 (exit status 1). */
-    static final class LatchkeyFailedException extends RuntimeException {
+    /**
+     * Thrown when Latchkey failed a check of workloads 1, 2 or 4 or of the sweep (exit status 1).
+     */
+    static final class LatchkeyFailedException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
+
+        LatchkeyFailedException(String message) {
+            super(message);
+        }
 
         LatchkeyFailedException(String message, Throwable cause) {
             super(message, cause);

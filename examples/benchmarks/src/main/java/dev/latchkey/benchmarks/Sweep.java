@@ -95,8 +95,8 @@ final class Sweep {
                 } while (s.more());
                 result[r] = System.nanoTime() - t0;
                 if (removed != expired) {
-                    throw new IllegalStateException("the sweep removed " + removed + " sessions, "
-                            + "not the " + expired + " expired ones");
+                    throw new Bench.LatchkeyFailedException("the sweep removed " + removed
+                            + " sessions, not the " + expired + " expired ones");
                 }
                 check(store, dir, liveIds, expiredIds);
                 result[runs] += removed;
@@ -122,14 +122,14 @@ final class Sweep {
             missing.removeAll(files);
             Set<String> extra = new HashSet<>(files);
             extra.removeAll(liveIds);
-            throw new IllegalStateException("after the sweep, " + missing.size() + " live sessions "
-                    + "are missing and " + extra.size() + " other files are left (e.g. "
-                    + extra.stream().limit(3).collect(Collectors.toList()) + ")");
+            throw new Bench.LatchkeyFailedException("after the sweep, " + missing.size()
+                    + " live sessions are missing and " + extra.size()
+                    + " other files are left (e.g. " + extra.stream().limit(3).collect(Collectors.toList()) + ")");
         }
         Set<String> markers = names(dir.resolve("expiry"));
         for (String id : expiredIds) {
             if (markers.contains(id)) {
-                throw new IllegalStateException("after the sweep, expired session " + id
+                throw new Bench.LatchkeyFailedException("after the sweep, expired session " + id
                         + " still has an expiry marker");
             }
         }
@@ -137,16 +137,22 @@ final class Sweep {
         Map<String, Object> sample = SampleSession.attributes();
         for (String id : liveIds) {
             if (!markers.contains(id)) {
-                throw new IllegalStateException("after the sweep, live session " + id
+                throw new Bench.LatchkeyFailedException("after the sweep, live session " + id
                         + " has no expiry marker");
             }
-            Map<String, Object> attributes = store.find(id).map(Session::attributes).orElse(null);
+            Map<String, Object> attributes;
+            try {
+                attributes = store.find(id).map(Session::attributes).orElse(null);
+            } catch (RuntimeException e) {
+                throw new Bench.LatchkeyFailedException("after the sweep, live session " + id
+                        + " cannot be read: " + e, e);
+            }
             if (attributes == null || !attributes.keySet().equals(sample.keySet())
                     || !sample.get(SampleSession.READ_ATTRIBUTE).equals(
                             attributes.get(SampleSession.READ_ATTRIBUTE))) {
-                throw new IllegalStateException("after the sweep, live session " + id + " is "
-                        + (attributes == null ? "not found" : "not the session created: "
-                        + attributes.keySet()));
+                throw new Bench.LatchkeyFailedException("after the sweep, live session " + id
+                        + " is " + (attributes == null ? "not found"
+                        : "not the session created: " + attributes.keySet()));
             }
         }
     }
