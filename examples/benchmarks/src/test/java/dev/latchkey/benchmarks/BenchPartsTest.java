@@ -23,7 +23,9 @@ final class BenchPartsTest {
     @Test
     void verdict_judgesOnlyEnoughSamplesOutsideSmokeRuns() {
         assertEquals("met", Bench.verdict(Bench.Mode.FULL, true, Bench.MIN_SAMPLES));
-        assertEquals("MISSED", Bench.verdict(Bench.Mode.QUICK, false, 50_000));
+        assertEquals("MISSED", Bench.verdict(Bench.Mode.FULL, false, 50_000));
+        assertEquals("not judged (quick run)", Bench.verdict(Bench.Mode.QUICK, true, 50_000));
+        assertEquals("not judged (quick run)", Bench.verdict(Bench.Mode.QUICK, false, 50_000));
         assertEquals("not judged (999 samples < 1,000)",
                 Bench.verdict(Bench.Mode.FULL, true, 999));
         assertEquals("not judged (0 samples < 1,000)", Bench.verdict(Bench.Mode.LONG, false, 0));
