@@ -384,6 +384,7 @@ public final class Bench {
     static void stopChildrenAndDelete(Path root) {
         List<ProcessHandle> children = ProcessHandle.current().descendants().toList();
         children.forEach(ProcessHandle::destroyForcibly);
+        removeJmhLock(jmhLock(), true);
         long deadline = System.nanoTime() + 10_000_000_000L;
         for (ProcessHandle child : children) {
             try {
@@ -481,17 +482,19 @@ public final class Bench {
         Collection<RunResult> results;
         try {
             results = new Runner(jmh.build()).run();
-        } catch (org.openjdk.jmh.runner.RunnerException | RuntimeException e) {
-            String logText = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
-            String latchkey = RequestBenchmark.CHECK_FAILED + Contenders.LATCHKEY + ":";
-            int at = logText.indexOf(latchkey);
-            if (at >= 0) {
-                int end = logText.indexOf('\n', at);
-                throw new LatchkeyFailedException(what + ": " + logText.substring(at,
-                        end < 0 ? logText.length() : end), e);
+        } catch (org.openjdk.jmh.runner.RunnerException e) {
+            if (String.valueOf(e.getMessage()).contains("Another JMH instance")) {
+                throw new IllegalStateException(what + ": another JMH run holds " + jmhLock()
+                        + " (one TMPDIR, one JMH at a time): wait until it ends, or give this run "
+                        + "a TMPDIR of its own", e);
             }
-            throw new IllegalStateException(what + ": JMH failed: " + e + tail(log, logText), e);
+            throw jmhFailure(what, log, e);
+        } catch (RuntimeException e) {
+            throw jmhFailure(what, log, e);
+        } finally {
+            removeJmhLock(jmhLock(), false);
         }
+
         Map<String, Statistics> byStore = new HashMap<>();
         for (RunResult r : results) {
             byStore.put(r.getParams().getParam("store") + "/" + r.getParams().getParam("sessions"),
@@ -503,6 +506,57 @@ public final class Bench {
                     StandardCharsets.UTF_8)));
         }
         return byStore;
+    }
+
+    /**
+     * What a failed JMH run means: Latchkey's failure if its trial's request check failed (the
+     * log says so), the harness's otherwise; either way with the log's last lines.
+     */
+    private static RuntimeException jmhFailure(String what, Path log, Exception e)
+            throws IOException {
+        String logText = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        String latchkey = RequestBenchmark.CHECK_FAILED + Contenders.LATCHKEY + ":";
+        int at = logText.indexOf(latchkey);
+        if (at >= 0) {
+            int end = logText.indexOf('\n', at);
+            return new LatchkeyFailedException(what + ": " + logText.substring(at,
+                    end < 0 ? logText.length() : end), e);
+        }
+        return new IllegalStateException(what + ": JMH failed: " + e + tail(log, logText), e);
+    }
+
+    /** The lock file JMH leaves in {@code java.io.tmpdir}. */
+    static Path jmhLock() {
+        return Path.of(System.getProperty("java.io.tmpdir"), "jmh.lock");
+    }
+
+    /**
+     * Deletes JMH's lock file, which JMH leaves behind, unless another process holds its lock (a
+     * JMH run beside this one). {@code ours}: a lock held inside this JVM is this run's JMH (the
+     * shutdown hook, when the run is ending anyway); otherwise such a lock keeps the file.
+     */
+    static void removeJmhLock(Path lock, boolean ours) {
+        if (!Files.exists(lock)) {
+            return;
+        }
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(lock,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.channels.FileLock held;
+            try {
+                held = channel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                if (ours) {
+                    Files.deleteIfExists(lock);
+                }
+                return;
+            }
+            if (held != null) {
+                Files.deleteIfExists(lock);
+                held.release();
+            }
+        } catch (IOException e) {
+            // gone already, or not ours to delete
+        }
     }
 
     /** The last lines of a log for a message (the log itself goes with the run's directory). */

@@ -1,6 +1,7 @@
 package dev.latchkey.benchmarks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,9 +9,12 @@ import dev.latchkey.SessionStore;
 import dev.latchkey.StoreConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -52,6 +56,24 @@ final class BenchPartsTest {
         assertEquals("-", Table.ratio(1, Double.NaN));
         assertEquals("2.00x", Table.ratio(4, 2));
         assertThrows(IllegalArgumentException.class, () -> t.add("too", "few"));
+    }
+
+    @Test
+    void removeJmhLock_deletesTheLeftLockUnlessAnotherRunHoldsIt(@TempDir Path tmp)
+            throws Exception {
+        Path lock = Files.write(tmp.resolve("jmh.lock"), new byte[0]);
+        Bench.removeJmhLock(lock, false);
+        assertFalse(Files.exists(lock), "a lock file nobody holds is left");
+        Files.write(lock, new byte[0]);
+        try (FileChannel channel = FileChannel.open(lock, StandardOpenOption.WRITE);
+                FileLock held = channel.lock()) {
+            Bench.removeJmhLock(lock, false);
+            assertTrue(Files.exists(lock), "a held lock file was deleted");
+            assertTrue(held.isValid());
+            Bench.removeJmhLock(lock, true);
+            assertFalse(Files.exists(lock), "the shutdown hook left this run's lock file");
+        }
+        Bench.removeJmhLock(lock, false); // none: nothing to do
     }
 
     @Test
