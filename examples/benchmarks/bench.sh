@@ -2,9 +2,10 @@
 # The benchmark comparison of docs/performance.md: builds the benchmarks jar, installs redis-server
 # if it is missing (Debian package, as root), starts it on a free loopback port with persistence
 # off, runs every workload, and stops Redis again, also when the run fails or is interrupted.
-# SIGINT (Ctrl-C) and SIGTERM stop the run at once: the Java harness is sent SIGTERM, its shutdown
+# SIGINT (Ctrl-C), SIGTERM and SIGHUP stop the run at once: the Java harness is sent SIGTERM, its shutdown
 # hook kills the worker and JMH JVMs it started and deletes its temporary directory (not a --dir),
-# and this script stops its Redis and deletes its own temporary directory.
+# and this script stops its Redis and deletes its own temporary directory. If the script itself is
+# killed (SIGKILL), its watchdog does the same (see watchdog below).
 #
 # Run with --help for every flag. LATCHKEY_BENCH_CLASSPATH=CP (for the harness's own tests) skips
 # the build and runs the harness from that class path instead of the jar.
@@ -33,7 +34,8 @@ Without --redis the script installs redis-server if it is missing (apt-get, as r
 on a free loopback port with persistence off and stops it afterwards.
 Exit status: 0; 1 if Latchkey failed a check (lost or failed an update it guarantees);
 2 for bad flags; 3 for a harness error (the cause on standard error); 130 after SIGINT,
-143 after SIGTERM.
+143 after SIGTERM, 129 after SIGHUP. Killed outright (SIGKILL), the script leaves a watchdog
+that stops the harness and Redis and deletes the script's temporary directory.
 EOF
 }
 
@@ -82,17 +84,49 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench-redis.XXXXXX")
 redis_pid=""
 child=""
+
+# The watchdog: stops the harness (SIGTERM, so that its shutdown hook stops its own children; then
+# SIGKILL after 20 s) and Redis, and deletes this script's directory, once this script is gone
+# however it went, SIGKILL included. It reads a pipe whose only writer is this script (fd 9, closed
+# in every command the script starts): end-of-file means the script has ended. After a normal end
+# the exit trap has already done all this and deleted the directory, and the watchdog just ends.
+watchdog() {
+  read -r _ || true
+  [ -d "$work" ] || exit 0
+  harness=$(cat "$work/harness.pid" 2>/dev/null || true)
+  redis=$(cat "$work/redis.pid" 2>/dev/null || true)
+  if [ -n "$harness" ] && kill -TERM "$harness" 2>/dev/null; then
+    for _ in $(seq 200); do
+      kill -0 "$harness" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$harness" 2>/dev/null || true
+  fi
+  if [ -n "$redis" ] && kill "$redis" 2>/dev/null; then
+    for _ in $(seq 50); do
+      kill -0 "$redis" 2>/dev/null || break
+      sleep 0.1
+    done
+  fi
+  rm -rf "$work"
+}
+exec 9> >(watchdog 9>&- >/dev/null 2>&1)
+watchdog_pid=$!
+
 cleanup() {
   if [ -n "$redis_pid" ]; then
     kill "$redis_pid" 2>/dev/null || true
     wait "$redis_pid" 2>/dev/null || true
   fi
   rm -rf "$work"
+  # the watchdog sees end-of-file, finds nothing left to do, and ends before this script does
+  exec 9>&-
+  wait "$watchdog_pid" 2>/dev/null || true
 }
 # stop SIGNAL STATUS: ends the running child (the build or the harness) and exits; the EXIT trap
 # then stops Redis. The harness gets SIGTERM (its shutdown hook stops its own children) and 20 s.
 stop() {
-  trap '' INT TERM
+  trap '' INT TERM HUP
   if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
     echo "bench: $1: stopping the run (pid $child)" >&2
     kill -TERM "$child" 2>/dev/null || true
@@ -108,12 +142,14 @@ stop() {
 trap cleanup EXIT
 trap 'stop SIGINT 130' INT
 trap 'stop SIGTERM 143' TERM
+trap 'stop SIGHUP 129' HUP
 
 # runs a command in the background and waits for it, so that a signal reaches the traps at once
 # (bash runs a trap only after a foreground command ends)
 run() {
-  "$@" &
+  "$@" 9>&- &
   child=$!
+  echo "$child" >"$work/harness.pid"
   local rc=0
   wait "$child" || rc=$?
   child=""
@@ -154,8 +190,9 @@ if [ -z "$redis_given" ]; then
         continue # taken
       fi
       redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-        --daemonize no --loglevel warning >"$work/redis.log" 2>&1 &
+        --daemonize no --loglevel warning >"$work/redis.log" 2>&1 9>&- &
       redis_pid=$!
+      echo "$redis_pid" >"$work/redis.pid"
       for _ in $(seq 100); do
         if redis_ping "$port"; then
           # --redis-owned: this server was started for the run, the harness may reconfigure it

@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SIGTERM and SIGINT to {@code bench.sh} while workload 3 runs (the harness JVM, three worker JVMs
- * and, where redis-server is installed, the Redis the script started): the script exits at once
- * with 143 or 130, every process under it is gone, and both temporary directories (the script's
- * and the harness's) are deleted. The script runs the harness from the test class path
+ * SIGTERM, SIGINT, SIGHUP and SIGKILL to {@code bench.sh} while workload 3 runs (the harness JVM,
+ * three worker JVMs and, where redis-server is installed, the Redis the script started): the
+ * script exits at once with 143, 130, 129 or 137, every process under it is gone (after SIGKILL:
+ * stopped by the script's watchdog), and both temporary directories (the script's and the
+ * harness's) are deleted. The script runs the harness from the test class path
  * ({@code LATCHKEY_BENCH_CLASSPATH}), so nothing is built.
  */
 final class BenchShutdownTest {
@@ -42,6 +43,21 @@ final class BenchShutdownTest {
     void benchSh_sigint_stopsEveryProcessAndDeletesTheTemporaryDirectories(@TempDir Path tmp)
             throws Exception {
         signalDuringContention(tmp, "INT", 130);
+    }
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_sighup_stopsEveryProcessAndDeletesTheTemporaryDirectories(@TempDir Path tmp)
+            throws Exception {
+        signalDuringContention(tmp, "HUP", 129);
+    }
+
+    /** SIGKILL of the script: its watchdog stops the harness and Redis and deletes its directory. */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_sigkill_leavesAWatchdogThatStopsEveryProcessAndDeletesTheDirectories(
+            @TempDir Path tmp) throws Exception {
+        signalDuringContention(tmp, "KILL", 137);
     }
 
     private static void signalDuringContention(Path tmp, String signal, int status)
@@ -85,10 +101,16 @@ final class BenchShutdownTest {
                     + signal + "\n" + output);
             assertEquals(status, bench.exitValue(), output.toString());
             for (ProcessHandle p : under) {
-                p.onExit().get(10, TimeUnit.SECONDS);
+                // after SIGKILL the watchdog gives the harness SIGTERM: its hook needs a moment
+                p.onExit().get(30, TimeUnit.SECONDS);
                 assertFalse(p.isAlive(), "still running: " + p.pid() + " " + command(p));
             }
             reader.join(10_000);
+            // the watchdog deletes the script's directory after Redis has ended
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && !isEmpty(tmp)) {
+                Thread.sleep(50);
+            }
             try (Stream<Path> left = Files.list(tmp)) {
                 assertEquals(List.of(), left.collect(Collectors.toList()), "left behind in "
                         + "TMPDIR\n" + output);
@@ -96,6 +118,12 @@ final class BenchShutdownTest {
         } finally {
             bench.descendants().forEach(ProcessHandle::destroyForcibly);
             bench.destroyForcibly();
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (Stream<Path> left = Files.list(dir)) {
+            return left.findAny().isEmpty();
         }
     }
 
