@@ -81,7 +81,7 @@ for arg in "$@"; do
   esac
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench-redis.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench-sh.XXXXXX")
 redis_pid=""
 child=""
 
@@ -212,8 +212,10 @@ if [ -z "$redis_given" ]; then
   fi
 fi
 
-# the harness's temporary directory goes where this script's goes
-java_opts=("-Djava.io.tmpdir=${TMPDIR:-/tmp}")
+# the harness's temporary files (its run directory, its workers', JMH's) go inside this script's
+# directory, so that they are deleted when the script ends however the harness ended (kill -9 too)
+mkdir "$work/java"
+java_opts=("-Djava.io.tmpdir=$work/java")
 rc=0
 if [ -n "${LATCHKEY_BENCH_CLASSPATH:-}" ]; then
   # shellcheck disable=SC2086 # redis_flag is up to two flags without spaces inside

@@ -161,7 +161,8 @@ final class BenchCommandLineTest {
     void benchSh_aptFailure_printsWhyAndRunsWithoutRedis(@TempDir Path tmp) throws Exception {
         Path bin = Files.createDirectories(tmp.resolve("bin"));
         // wrappers, not links (JUnit warns about links out of a temporary directory)
-        for (String tool : List.of("dirname", "mktemp", "rm", "sed", "tail", "sleep", "seq")) {
+        for (String tool : List.of("dirname", "mktemp", "mkdir", "cat", "rm", "sed", "tail", "sleep",
+                "seq")) {
             Path real = Stream.of("/usr/bin", "/bin").map(d -> Path.of(d, tool))
                     .filter(Files::isExecutable).findFirst().orElseThrow();
             script(bin.resolve(tool), "exec " + real + " \"$@\"");

@@ -60,6 +60,17 @@ final class BenchShutdownTest {
         signalDuringContention(tmp, "KILL", 137);
     }
 
+    /**
+     * SIGKILL of the harness JVM: nothing of it can clean up, but the script deletes its own
+     * directory, the harness's temporary files included, and stops its Redis; the workers end
+     * when their standard input closes.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void harnessSigkill_underBenchSh_leavesNothingInTmpdir(@TempDir Path tmp) throws Exception {
+        signalDuringContention(tmp, "KILL-HARNESS", 137);
+    }
+
     private static void signalDuringContention(Path tmp, String signal, int status)
             throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), "--smoke",
@@ -94,7 +105,15 @@ final class BenchShutdownTest {
                 assertTrue(under.stream().anyMatch(p -> command(p).contains("redis-server")),
                         "no redis-server under bench.sh: " + describe(under) + "\n" + output);
             }
-            new ProcessBuilder("kill", "-" + signal, Long.toString(bench.pid())).inheritIO()
+            long target = bench.pid();
+            String sent = signal;
+            if (signal.equals("KILL-HARNESS")) {
+                sent = "KILL";
+                target = under.stream().filter(p -> command(p).contains(Bench.class.getName()
+                        + " ")).findFirst().orElseThrow(() -> new AssertionError("no harness "
+                        + "JVM: " + describe(under))).pid();
+            }
+            new ProcessBuilder("kill", "-" + sent, Long.toString(target)).inheritIO()
                     .start().waitFor(10, TimeUnit.SECONDS);
             // the script gives the harness 20 s before SIGKILL; it should need far less
             assertTrue(bench.waitFor(30, TimeUnit.SECONDS), "bench.sh still runs 30 s after SIG"
