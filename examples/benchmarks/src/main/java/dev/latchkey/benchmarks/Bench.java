@@ -512,7 +512,7 @@ public final class Bench {
      * What a failed JMH run means: Latchkey's failure if its trial's request check failed (the
      * log says so), the harness's otherwise; either way with the log's last lines.
      */
-    private static RuntimeException jmhFailure(String what, Path log, Exception e)
+    static RuntimeException jmhFailure(String what, Path log, Exception e)
             throws IOException {
         String logText = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
         String latchkey = RequestBenchmark.CHECK_FAILED + Contenders.LATCHKEY + ":";

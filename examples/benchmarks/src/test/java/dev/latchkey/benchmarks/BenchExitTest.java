@@ -30,6 +30,25 @@ final class BenchExitTest {
     }
 
     @Test
+    void aFailedJmhTrial_isLatchkeysFailureOnlyWhenLatchkeysRequestCheckFailed(@TempDir Path tmp)
+            throws Exception {
+        Path log = tmp.resolve("jmh.log");
+        Files.writeString(log, "# Benchmark: ...\n<failure>\n\njava.lang.IllegalStateException: "
+                + RequestBenchmark.CHECK_FAILED + "latchkey: session 0 of 1 got 3 requests\n"
+                + "\tat dev.latchkey.benchmarks.RequestBenchmark.checkRequests\n");
+        RuntimeException e = Bench.jmhFailure("workload 1", log, new Exception("JMH"));
+        assertTrue(e instanceof Bench.LatchkeyFailedException, e.toString());
+        assertEquals("workload 1: " + RequestBenchmark.CHECK_FAILED + "latchkey: session 0 of 1 "
+                + "got 3 requests", e.getMessage());
+        Files.writeString(log, "java.lang.IllegalStateException: " + RequestBenchmark.CHECK_FAILED
+                + "tomcat: session 0 of 1 got 3 requests\n");
+        e = Bench.jmhFailure("workload 1", log, new Exception("JMH"));
+        assertTrue(!(e instanceof Bench.LatchkeyFailedException), e.toString());
+        assertTrue(e.getMessage().contains("last lines of " + log + ":\n    java.lang"),
+                e.getMessage());
+    }
+
+    @Test
     void badFlag_is2() {
         assertEquals(2, execute("--workloads=9"));
         assertTrue(err().contains("--workloads takes numbers"), err());
