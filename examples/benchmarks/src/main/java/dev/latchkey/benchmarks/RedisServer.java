@@ -17,9 +17,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * A {@code redis-server} this harness starts for itself when none is given: on a free loopback
  * port, persistence off, its working directory under the run's directory. {@link #close()} stops
- * it, and a shutdown hook kills it if the harness is interrupted.
+ * it, a shutdown hook kills it if the harness is interrupted, and a shell around it stops it when
+ * the harness's JVM is gone however it went (its standard input, a pipe from the JVM, closes).
  */
 final class RedisServer implements AutoCloseable {
+    /**
+     * Runs the server ($0 with the arguments), stops it when standard input ends, and ends with
+     * it: {@code sh -c GUARD redis-server args...}.
+     */
+    private static final String GUARD = "exec 3<&0; \"$0\" \"$@\" </dev/null 3<&- & r=$!; "
+            + "{ read -r x <&3; kill \"$r\" 2>/dev/null; } & exec 3<&-; wait \"$r\"";
+
     private final Process process;
     private final int port;
     private final Thread hook;
@@ -27,7 +35,10 @@ final class RedisServer implements AutoCloseable {
     private RedisServer(Process process, int port) {
         this.process = process;
         this.port = port;
-        this.hook = new Thread(process::destroyForcibly, "redis-server-cleanup");
+        this.hook = new Thread(() -> {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+        }, "redis-server-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
@@ -52,7 +63,10 @@ final class RedisServer implements AutoCloseable {
         IOException last = null;
         for (int attempt = 0; attempt < 5; attempt++) {
             int port = freePort();
-            Process p = new ProcessBuilder(executable.toString(), "--port", Integer.toString(port),
+            // under a shell that stops the server when its standard input (a pipe from this JVM)
+            // closes: at close(), and when this JVM dies however it died (kill -9 too)
+            Process p = new ProcessBuilder("sh", "-c", GUARD, executable.toString(),
+                    "--port", Integer.toString(port),
                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                     "--dir", workDir.toAbsolutePath().toString(), "--daemonize", "no",
                     "--loglevel", "warning")
@@ -134,13 +148,19 @@ final class RedisServer implements AutoCloseable {
 
     @Override
     public void close() {
-        process.destroy();
+        try {
+            process.getOutputStream().close(); // the guard stops the server
+        } catch (IOException e) {
+            process.descendants().forEach(ProcessHandle::destroy);
+        }
         try {
             if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);
             }
         } catch (InterruptedException e) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
