@@ -48,13 +48,18 @@ bad_flag() {
 
 # every flag and every value is checked here, as the harness checks them, before anything else
 redis_given=""
+mode=""
 for arg in "$@"; do
   case "$arg" in
     --help | -h)
       usage
       exit 0
       ;;
-    --quick | --long | --smoke | --profile | --redis-owned) ;;
+    --quick | --long | --smoke)
+      [ -z "$mode" ] || [ "$mode" = "$arg" ] || bad_flag "$mode and $arg exclude each other"
+      mode=$arg
+      ;;
+    --profile | --redis-owned) ;;
     --dir=?*) ;;
     --workloads=?*)
       IFS=, read -r -a numbers <<<"${arg#--workloads=}"
@@ -126,10 +131,12 @@ cleanup() {
 # stop SIGNAL STATUS: ends the running child (the build or the harness) and exits; the EXIT trap
 # then stops Redis. The harness gets SIGTERM (its shutdown hook stops its own children) and 20 s.
 stop() {
-  trap '' INT TERM HUP
+  # PIPE ignored and the signal sent before the message: with standard error on a closed pipe
+  # (`bench.sh 2>&1 | head`) the message would otherwise end this script before the harness
+  trap '' INT TERM HUP PIPE
   if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-    echo "bench: $1: stopping the run (pid $child)" >&2
     kill -TERM "$child" 2>/dev/null || true
+    echo "bench: $1: stopping the run (pid $child)" >&2 2>/dev/null || true
     for _ in $(seq 200); do
       kill -0 "$child" 2>/dev/null || break
       sleep 0.1

@@ -113,6 +113,8 @@ public final class Bench {
     /** What to run; from the command line. */
     static final class Options {
         Mode mode = Mode.FULL;
+        /** The flag that set {@link #mode}, or null for the default. */
+        private String modeFlag;
         Path dir;
         /** "auto" (start redis-server if it is on the PATH), "none", or host:port. */
         String redis = "auto";
@@ -137,15 +139,15 @@ public final class Bench {
                 switch (kv[0]) {
                     case "--quick":
                         noValue(kv, arg);
-                        o.mode = Mode.QUICK;
+                        o.mode(Mode.QUICK, arg);
                         break;
                     case "--long":
                         noValue(kv, arg);
-                        o.mode = Mode.LONG;
+                        o.mode(Mode.LONG, arg);
                         break;
                     case "--smoke":
                         noValue(kv, arg);
-                        o.mode = Mode.SMOKE;
+                        o.mode(Mode.SMOKE, arg);
                         break;
                     case "--profile":
                         noValue(kv, arg);
@@ -195,6 +197,15 @@ public final class Bench {
                 }
             }
             return o;
+        }
+
+        /** Sets the mode; two different mode flags are refused (which one was meant?). */
+        private void mode(Mode m, String arg) {
+            if (modeFlag != null && mode != m) {
+                throw new IllegalArgumentException(modeFlag + " and " + arg + " exclude each other");
+            }
+            mode = m;
+            modeFlag = arg;
         }
 
         private static void noValue(String[] kv, String arg) {

@@ -56,6 +56,17 @@ final class BenchCommandLineTest {
     }
 
     @Test
+    void parse_twoDifferentModes_areRefused() {
+        for (String[] both : new String[][] {{"--quick", "--long"}, {"--long", "--smoke"},
+            {"--smoke", "--quick"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Bench.Options.parse(both), String.join(" ", both));
+            assertEquals(both[0] + " and " + both[1] + " exclude each other", e.getMessage());
+        }
+        assertEquals(Bench.Mode.QUICK, Bench.Options.parse("--quick", "--quick").mode);
+    }
+
+    @Test
     void usage_namesEveryFlagTheParserTakes() {
         Set<String> flags = flags(Bench.USAGE);
         assertEquals(new TreeSet<>(List.of("--dir", "--help", "--long", "--profile", "--quick",
@@ -131,16 +142,19 @@ final class BenchCommandLineTest {
             script(bin.resolve(tool), "echo ran > " + marks.resolve(tool));
         }
         for (String bad : List.of("--workloads=9", "--workloads=1,x", "--workloads=,",
-                "--redis=bogus", "--redis=localhost:99999", "--redis=localhost:0")) {
-            ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), bad)
-                    .redirectErrorStream(true);
+                "--redis=bogus", "--redis=localhost:99999", "--redis=localhost:0",
+                "--quick --long", "--smoke --quick")) {
+            List<String> command = new java.util.ArrayList<>(List.of("bash", SCRIPT.toString()));
+            command.addAll(List.of(bad.split(" ")));
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
             pb.environment().put("PATH", bin.toString());
             Process p = pb.start();
             p.getOutputStream().close();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), output);
             assertEquals(2, p.exitValue(), bad + ": " + output);
-            assertTrue(output.contains(bad) && output.contains("usage:"), output);
+            String named = bad.contains(" ") ? bad.split(" ")[1] : bad;
+            assertTrue(output.contains(named) && output.contains("usage:"), output);
             try (Stream<Path> ran = Files.list(marks)) {
                 assertEquals(List.of(), ran.collect(Collectors.toList()), bad + ": " + output);
             }

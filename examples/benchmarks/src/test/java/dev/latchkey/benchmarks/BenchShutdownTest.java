@@ -71,6 +71,53 @@ final class BenchShutdownTest {
         signalDuringContention(tmp, "KILL-HARNESS", 137);
     }
 
+    /**
+     * SIGTERM while the script's output goes to a pipe whose reader has gone ({@code bench.sh
+     * 2>&1 | head}): the script's own message would raise SIGPIPE; it still stops the harness
+     * first and exits 143, not 141, leaving nothing behind.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void benchSh_sigtermWithOutputOnAClosedPipe_stopsEverythingAndExits143(@TempDir Path tmp,
+            @TempDir Path side) throws Exception {
+        Path status = side.resolve("status");
+        // the reader reads until workload 3 starts, then goes: the pipe is closed from then on
+        String shell = "{ bash \"$0\" --smoke --workloads=3; echo $? > \"$1\"; } 2>&1 | "
+                + "while IFS= read -r line; do case \"$line\" in 'workload 3, contention'*) "
+                + "break;; esac; done";
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c", shell, SCRIPT.toString(),
+                status.toString()).redirectErrorStream(true);
+        pb.environment().put("LATCHKEY_BENCH_CLASSPATH", System.getProperty("java.class.path"));
+        pb.environment().put("TMPDIR", tmp.toString());
+        Process wrapper = pb.start();
+        StringBuilder none = new StringBuilder();
+        try {
+            List<ProcessHandle> under = waitForWorkers(wrapper, none);
+            ProcessHandle script = under.stream()
+                    .filter(p -> command(p).startsWith("bash " + SCRIPT))
+                    .findFirst().orElseThrow(() -> new AssertionError("no bench.sh: "
+                            + describe(under)));
+            new ProcessBuilder("kill", "-TERM", Long.toString(script.pid())).inheritIO()
+                    .start().waitFor(10, TimeUnit.SECONDS);
+            assertTrue(wrapper.waitFor(60, TimeUnit.SECONDS), "bench.sh did not end");
+            assertEquals("143", Files.readString(status).strip(), "bench.sh's exit status");
+            for (ProcessHandle p : under) {
+                p.onExit().get(30, TimeUnit.SECONDS);
+                assertFalse(p.isAlive(), "still running: " + p.pid() + " " + command(p));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && !isEmpty(tmp)) {
+                Thread.sleep(50);
+            }
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(List.of(), left.collect(Collectors.toList()), "left in TMPDIR");
+            }
+        } finally {
+            wrapper.descendants().forEach(ProcessHandle::destroyForcibly);
+            wrapper.destroyForcibly();
+        }
+    }
+
     private static void signalDuringContention(Path tmp, String signal, int status)
             throws Exception {
         ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), "--smoke",
