@@ -22,7 +22,8 @@ usage: examples/benchmarks/bench.sh [flags]
   --smoke              a few tiny iterations, judges no target (what `mvn verify` runs)
   --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)
   --profile            also record Latchkey's request under JFR and summarise it
-  --dir=PATH           keep the run's data under PATH/run-DATE-UNIQUE/ (default: a temporary
+  --dir=PATH           keep the run's logs (JMH, workers, JFR) under PATH/run-DATE-UNIQUE/;
+                       each workload deletes its sessions (default: a temporary
                        directory, deleted at the end and on SIGTERM/SIGINT)
   --redis=HOST:PORT    use this Redis instead of starting one (not reconfigured unless
                        --redis-owned; no install, no redis-server started)
@@ -179,7 +180,7 @@ if [ -z "$redis_given" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       echo "bench: installing redis-server (apt-get)" >&2
       if ! apt_out=$({ apt-get update -qq && apt-get install -y -qq redis-server; } 2>&1); then
-        echo "bench: apt-get install redis-server failed:" >&2
+        echo "bench: apt-get update && apt-get install redis-server failed:" >&2
         printf '%s\n' "$apt_out" | tail -n 20 | sed 's/^/  apt: /' >&2
         echo "bench: continuing without the Redis rows (install redis-server yourself, or pass" \
           "--redis=HOST:PORT of a running server)" >&2

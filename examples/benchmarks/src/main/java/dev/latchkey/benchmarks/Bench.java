@@ -100,7 +100,8 @@ public final class Bench {
             "  --smoke              a few tiny iterations, judges no target (the build's smoke test)",
             "  --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)",
             "  --profile            also record Latchkey's request under JFR and summarise it",
-            "  --dir=PATH           keep the run's data under PATH/run-DATE-UNIQUE/ (default: a temporary",
+            "  --dir=PATH           keep the run's logs (JMH, workers, JFR) under PATH/run-DATE-UNIQUE/;",
+            "                       each workload deletes its sessions (default: a temporary",
             "                       directory, deleted at the end and on SIGTERM/SIGINT)",
             "  --redis=HOST:PORT    use this Redis (not reconfigured unless --redis-owned)",
             "  --redis=none         no Redis rows (default: start redis-server if it is on the PATH)",
@@ -357,8 +358,9 @@ public final class Bench {
                 took(out, "profile", step);
             }
             out.println();
-            out.printf(Locale.ROOT, "done in %.1f min; load average now %s%n",
-                    (System.nanoTime() - t0) / 60e9, loadAverage());
+            long seconds = Math.round((System.nanoTime() - t0) / 1e9);
+            out.printf(Locale.ROOT, "done in %d min %d s; load average now %s%n",
+                    seconds / 60, seconds % 60, loadAverage());
             return new Report(tables, !redis.equals("-"), failures);
         } finally {
             if (started != null) {

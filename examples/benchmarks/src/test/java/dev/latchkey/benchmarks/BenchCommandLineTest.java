@@ -196,7 +196,7 @@ final class BenchCommandLineTest {
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), output);
         assertEquals(0, p.exitValue(), output);
-        assertTrue(output.contains("bench: apt-get install redis-server failed:\n"
+        assertTrue(output.contains("bench: apt-get update && apt-get install redis-server failed:\n"
                 + "  apt: E: Unable to locate package redis-server (update -qq)"), output);
         assertTrue(output.contains("bench: continuing without the Redis rows"), output);
         assertTrue(output.contains("Redis: --redis=none: no Redis rows"), output);
