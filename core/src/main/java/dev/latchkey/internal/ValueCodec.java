@@ -129,7 +129,9 @@ final class ValueCodec {
     }
 
     /**
-     * Encodes a non-null value of attribute {@code name}.
+     * Encodes a non-null value of attribute {@code name} into a new tree that shares no mutable
+     * object with {@code value} (it is written and read back, or built node by node), so a caller
+     * changing the value after setting it changes neither the change nor the committed state.
      *
      * @throws IllegalArgumentException naming the attribute and type if the value is not storable
      */
@@ -373,7 +375,11 @@ final class ValueCodec {
     }
 
     /**
-     * Decodes an encoded attribute.
+     * Decodes an encoded attribute into a new value that shares no mutable object with
+     * {@code node}: the node may belong to a remembered state ({@link DecodedStates}) read by
+     * other callers, so what the caller does with the value must not reach it. Lists and maps are
+     * built anew, a JsonNode value is a deep copy, and the other values are immutable or built by
+     * Jackson from the tree's tokens.
      *
      * @throws IllegalStateException if the type is not allowed here or the value does not fit it
      * @throws IllegalArgumentException if the node is not an encoded attribute (a damaged file)
@@ -467,7 +473,10 @@ final class ValueCodec {
                     + " directory the same StoreConfig.Builder.allowTypes");
         }
         try {
-            return mapper.treeToValue(v, type);
+            Object value = mapper.treeToValue(v, type);
+            // for a JsonNode type Jackson returns the stored node itself: hand out a copy (a
+            // class with JsonNode fields gets new nodes, built from the tree's tokens)
+            return value instanceof JsonNode ? ((JsonNode) value).deepCopy() : value;
         } catch (JsonProcessingException | IllegalArgumentException e) {
             throw new IllegalStateException("attribute '" + name + "': the stored JSON does not fit"
                     + " " + className + " (did the class change?): " + e.getMessage(), e);
