@@ -11,6 +11,9 @@ import dev.latchkey.Session;
 import dev.latchkey.StoreConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -61,6 +64,47 @@ final class DecodedStatesTest {
                 + " this store published: nothing to decode");
         assertEquals("6", other.find(id).orElseThrow().attribute("a"));
         assertEquals(1, other.decodes(), "another store decodes the file itself");
+    }
+
+    /** The benchmarks' session: ten attributes of the kinds web apps keep, about 1 KiB. */
+    private static Map<String, Object> typicalSession() {
+        Map<String, Object> a = new LinkedHashMap<>();
+        a.put("user", "alice.example@example.com");
+        a.put("userId", 48_213);
+        a.put("roles", List.of("user", "editor", "reviewer"));
+        a.put("locale", "en-GB");
+        a.put("csrf", SessionIds.generate());
+        a.put("deck", 7);
+        a.put("lastPage", "/decks/7/cards?page=3&sort=due");
+        a.put("prefs", Map.of("theme", "dark", "pageSize", 25, "showHints", true,
+                "timezone", "Europe/London"));
+        List<Object> history = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            history.add("/decks/" + (i % 4) + "/cards/" + (1000 + 37 * i));
+        }
+        a.put("history", history);
+        a.put("cart", Map.of("items", List.of("plan-basic-12m", "deck-pack-french-a1",
+                "deck-pack-french-a2"), "coupon", "WINTER-2026", "totalCents", 4_497));
+        return a;
+    }
+
+    @Test
+    void findAndCommit_typicalSessionOfTenAttributes_decodeNothingAfterTheFirstRead()
+            throws Exception {
+        var change = store.change();
+        typicalSession().forEach(change::set);
+        String id = store.create(change.build()).id();
+        long size = Files.size(file(id));
+        assertTrue(size > 700 && size < 1400, "about 1 KiB, was " + size);
+        long before = store.decodes();
+        for (int i = 0; i < 5; i++) {
+            assertEquals(48_213, store.find(id).orElseThrow().attribute("userId"));
+            store.commit(id, store.change().set("lastPage", "/decks/" + i).touch().build());
+        }
+        assertEquals(before, store.decodes(), "the typical session is kept in the memo");
+        other.find(id).orElseThrow();
+        other.find(id).orElseThrow();
+        assertEquals(1, other.decodes(), "another store decodes it once, then reuses it");
     }
 
     @Test
@@ -145,9 +189,9 @@ final class DecodedStatesTest {
         assertEquals(null, states.get(another, bytes), "same slot (same stripe), another id");
         states.remove(id);
         assertEquals(null, states.get(id, bytes));
-        byte[] large = new byte[DecodedStates.MAX_BYTES + 1];
+        byte[] large = new byte[DecodedStates.ENTRY_BUDGET];
         states.put(id, large, record);
-        assertEquals(null, states.get(id, large), "large files are not kept");
+        assertEquals(null, states.get(id, large), "entries over the budget are not kept");
         assertArrayEquals(new byte[] {1, 2, 3}, bytes);
     }
 }
