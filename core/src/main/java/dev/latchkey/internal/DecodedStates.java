@@ -24,10 +24,12 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * its estimated retained size ({@link #charge}: the bytes, the id, the record and every node of its
  * tree, by the sizes Jackson's nodes have on a 64-bit JVM) is at most {@link #ENTRY_BUDGET}: one
  * store's memo holds at most {@code SLOTS * ENTRY_BUDGET} = 8 MiB, whatever the sessions' sizes
- * and shapes ({@code DecodedStatesMemoryTest} measures it). A typical session of 1 to 4 KiB is
- * charged 3 to 15 KiB; the tree of a file of many tiny values (empty lists and maps) is many
- * times the file's size and is not kept. A miss only costs the decode it would have cost anyway.
- * Entries of a session are dropped when it is removed (memory hygiene, not correctness).
+ * and shapes ({@code DecodedStatesMemoryTest} measures it). Decoded trees are several times
+ * their file's size: the benchmarks' session of ten attributes, 1.1 KiB in its file, retains
+ * about 8 KiB and is charged about 10 KiB, so sessions of that kind are kept up to about 3 KiB;
+ * a file of many tiny values (empty lists and maps) has a tree dozens of times its size. An
+ * entry not kept only costs the decode it would have cost anyway, as does a miss. Entries of a
+ * session are dropped when it is removed (memory hygiene, not correctness).
  *
  * <p>Invariant: no object reachable from an entry is ever handed to the application, and no object
  * the application passed in is ever reachable from an entry. Entries are shared by every read of
@@ -43,7 +45,7 @@ final class DecodedStates {
     static final int SLOTS = 256;
     /**
      * The largest estimated retained size, in bytes, of a kept entry: 32 KiB, so one store's memo
-     * holds at most 8 MiB. Sessions are usually a few KiB.
+     * holds at most 8 MiB.
      */
     static final int ENTRY_BUDGET = 32 << 10;
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.MutableClock;
 import dev.latchkey.StoreConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -53,6 +54,10 @@ final class DecodedStatesMemoryTest {
     @AfterEach
     void close() {
         writer.close();
+    }
+
+    private Path file(String id) {
+        return temp.resolve("store").resolve("sessions").resolve(id.substring(0, 2)).resolve(id);
     }
 
     private static long usedHeap() {
@@ -153,6 +158,35 @@ final class DecodedStatesMemoryTest {
         assertTrue(worst <= BOUND * 11 / 10, "a full memo of " + worstShape + " held "
                 + worst / 1048576.0 + " MiB, more than the documented bound of "
                 + BOUND / 1048576.0 + " MiB");
+    }
+
+    @Test
+    void fullMemo_typicalSessions_holdAtMostTheirCharge() throws Exception {
+        long charged = 0;
+        for (String id : ids) {
+            var change = writer.change();
+            DecodedStatesTest.typicalSession().forEach(change::set);
+            writer.commit(id, change.build()).orElseThrow();
+        }
+        try (FileSessionStore reader = FileSessionStore.open(config)) {
+            reader.find(ids.get(0)).orElseThrow();
+            long before = usedHeap();
+            for (String id : ids) {
+                reader.find(id).orElseThrow();
+            }
+            long held = (usedHeap() - before) * ids.size() / (ids.size() - 1);
+            ValueCodec codec = new ValueCodec(config);
+            for (String id : ids) {
+                Map<String, JsonNode> encoded = new LinkedHashMap<>();
+                DecodedStatesTest.typicalSession().forEach((name, value) ->
+                        encoded.put(name, codec.encode(name, value)));
+                charged += DecodedStates.charge(id, Files.readAllBytes(file(id)),
+                        new SessionRecord(id, 0, 0, 0, 0, encoded));
+            }
+            System.out.printf("DecodedStatesMemoryTest typical sessions: a full memo holds %.2f"
+                    + " MiB, charged %.2f MiB%n", held / 1048576.0, charged / 1048576.0);
+            assertTrue(held <= charged * 11 / 10, "held " + held + " bytes, charged " + charged);
+        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.latchkey.MutableClock;
 import dev.latchkey.Session;
 import dev.latchkey.StoreConfig;
@@ -67,7 +68,7 @@ final class DecodedStatesTest {
     }
 
     /** The benchmarks' session: ten attributes of the kinds web apps keep, about 1 KiB. */
-    private static Map<String, Object> typicalSession() {
+    static Map<String, Object> typicalSession() {
         Map<String, Object> a = new LinkedHashMap<>();
         a.put("user", "alice.example@example.com");
         a.put("userId", 48_213);
@@ -94,8 +95,15 @@ final class DecodedStatesTest {
         var change = store.change();
         typicalSession().forEach(change::set);
         String id = store.create(change.build()).id();
-        long size = Files.size(file(id));
-        assertTrue(size > 700 && size < 1400, "about 1 KiB, was " + size);
+        byte[] bytes = Files.readAllBytes(file(id));
+        assertTrue(bytes.length > 700 && bytes.length < 1400, "about 1 KiB, was " + bytes.length);
+        ValueCodec codec = new ValueCodec(StoreConfig.builder(temp).build());
+        Map<String, JsonNode> encoded = new LinkedHashMap<>();
+        typicalSession().forEach((name, value) -> encoded.put(name, codec.encode(name, value)));
+        long charge = DecodedStates.charge(id, bytes, new SessionRecord(id, 0, 0, 0, 0, encoded));
+        System.out.println("DecodedStatesTest: a typical session of " + bytes.length
+                + " bytes is charged " + charge + " bytes");
+        assertTrue(charge <= DecodedStates.ENTRY_BUDGET / 2, "charged " + charge);
         long before = store.decodes();
         for (int i = 0; i < 5; i++) {
             assertEquals(48_213, store.find(id).orElseThrow().attribute("userId"));
