@@ -16,8 +16,8 @@ usage() {
   cat <<'EOF'
 usage: examples/benchmarks/bench.sh [flags]
   (no flag)            the whole comparison: a few minutes on 2 cores (more on a loaded machine)
-  --quick              about a minute of measuring: short iterations, 1,000/10,000 sessions;
-                       judges no target
+  --quick              under a minute: workloads 1-3 (unless --workloads says otherwise),
+                       short iterations, 1,000 sessions; judges no target
   --long               the default run plus 1,000,000 sessions on disk (~5 GB, long)
   --smoke              a few tiny iterations, judges no target (what `mvn verify` runs)
   --workloads=1,2,3,4  run only these workloads (5: only workload 4's sweep)

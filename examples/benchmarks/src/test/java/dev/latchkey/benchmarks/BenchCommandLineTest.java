@@ -67,6 +67,14 @@ final class BenchCommandLineTest {
     }
 
     @Test
+    void parse_quick_leavesOutWorkload4UnlessWorkloadsAreNamed() {
+        assertEquals(List.of(1, 2, 3), List.copyOf(Bench.Options.parse("--quick").workloads));
+        assertEquals(List.of(4), List.copyOf(Bench.Options.parse("--workloads=4", "--quick")
+                .workloads));
+        assertEquals(List.of(1, 2, 3, 4), List.copyOf(Bench.Options.parse("--smoke").workloads));
+    }
+
+    @Test
     void usage_namesEveryFlagTheParserTakes() {
         Set<String> flags = flags(Bench.USAGE);
         assertEquals(new TreeSet<>(List.of("--dir", "--help", "--long", "--profile", "--quick",
