@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 usage() {
   cat <<'EOF'
 usage: examples/benchmarks/bench.sh [flags]
-  (no flag)            the whole comparison: a few minutes on 2 cores (more on a loaded machine)
+  (no flag)            the whole comparison: about 9 minutes on a quiet 2-core machine (more under load)
   --quick              under a minute: workloads 1-3 (unless --workloads says otherwise),
                        short iterations, 1,000 sessions; judges no target
   --long               the default run plus 1,000,000 sessions on disk (~5 GB, long)

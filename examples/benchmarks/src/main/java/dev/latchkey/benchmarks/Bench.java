@@ -48,7 +48,7 @@ public final class Bench {
          * to call one met or missed).
          */
         QUICK(1, 1, 200, 1, 500, new int[] {1_000, 10_000}, 1_000, 100, 300, 3, false),
-        /** The default: a few minutes; each store in its own forked JVM. */
+        /** The default: about 9 minutes on a quiet 2-core machine; each store in its own forked JVM. */
         FULL(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000}, 10_000, 500, 2000, 3, true),
         /** FULL plus 1,000,000 sessions on disk (needs ~5 GB of disk and a long while). */
         LONG(1, 2, 1000, 3, 1000, new int[] {1_000, 100_000, 1_000_000}, 10_000, 500, 2000, 3,
