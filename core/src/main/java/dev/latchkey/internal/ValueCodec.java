@@ -190,9 +190,9 @@ final class ValueCodec {
      * Whether a top-level value's node is already exactly what writing and reading it back gives,
      * so {@link #asReadBack} has nothing to check: an {@code Integer}, a {@code Boolean}, or a
      * string of at most {@link #SHORT_STRING} characters with no lone surrogate (which has no
-     * UTF-8 form: such strings take the read-back, which refuses them). The node types are the
-     * ones the reader builds for these tokens (int, boolean, text), so the change's snapshot
-     * decodes as a read of the file does.
+     * UTF-8 form, so the writer escapes it: such strings take the read-back, which checks that
+     * they come back as they went). The node types are the ones the reader builds for these
+     * tokens (int, boolean, text), so the change's snapshot decodes as a read of the file does.
      */
     private static boolean readsBackAsIs(Object value) {
         if (value instanceof Integer || value instanceof Boolean) {
