@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -224,19 +225,26 @@ final class Recovery {
     private void clearCutShort(BitSet stripes) {
         for (int stripe = stripes.nextSetBit(0); stripe >= 0;
                 stripe = stripes.nextSetBit(stripe + 1)) {
-            LockTable.Held held;
-            try {
-                held = store.lockStripe(stripe, store.config().lockTimeout(),
-                        "lock stripe " + stripe);
-            } catch (LatchkeyException e) {
-                errors.add(e);
-                continue;
-            }
-            try {
-                held.clearCutShort();
-            } finally {
-                held.release();
-            }
+            underStripeLock(stripe, LockTable.Held::clearCutShort);
+        }
+    }
+
+    /**
+     * Runs {@code work} holding the stripe's lock; a lock that cannot be had (timeout, OS error)
+     * is added to the report's errors and the stripe is skipped.
+     */
+    private void underStripeLock(int stripe, Consumer<LockTable.Held> work) {
+        LockTable.Held held;
+        try {
+            held = store.lockStripe(stripe, store.config().lockTimeout(), "lock stripe " + stripe);
+        } catch (LatchkeyException e) {
+            errors.add(e);
+            return;
+        }
+        try {
+            work.accept(held);
+        } finally {
+            held.release();
         }
     }
 
@@ -245,24 +253,14 @@ final class Recovery {
             if ((store.publishSequence(stripe) & 1) == 0) {
                 continue; // the usual case: no lock taken
             }
-            LockTable.Held held;
-            try {
-                held = store.lockStripe(stripe, store.config().lockTimeout(),
-                        "lock stripe " + stripe);
-            } catch (LatchkeyException e) {
-                errors.add(e);
-                continue;
-            }
-            try {
+            underStripeLock(stripe, held -> {
                 if (held.repairedOnAcquire()) {
                     sequences++; // repaired and counted by the acquisition
                 } else if (held.repairSequence()) {
                     sequences++;
                     files.repairs.increment();
                 }
-            } finally {
-                held.release();
-            }
+            });
         }
     }
 
