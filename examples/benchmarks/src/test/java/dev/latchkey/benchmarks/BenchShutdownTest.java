@@ -30,6 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
  */
 final class BenchShutdownTest {
     private static final Path SCRIPT = Path.of("bench.sh").toAbsolutePath();
+    /**
+     * The script starts under {@code env --default-signal}: a shell cannot trap a signal that was
+     * ignored when it started, and a test run started in the background ({@code cmd &} ignores
+     * SIGINT) or under {@code nohup} (SIGHUP) hands that down to every process it starts.
+     */
+    private static List<String> withDefaultSignals(String... command) {
+        List<String> all = new ArrayList<>(List.of("env", "--default-signal=INT,HUP,TERM"));
+        all.addAll(List.of(command));
+        return all;
+    }
 
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -85,8 +95,8 @@ final class BenchShutdownTest {
         String shell = "{ bash \"$0\" --smoke --workloads=3; echo $? > \"$1\"; } 2>&1 | "
                 + "while IFS= read -r line; do case \"$line\" in 'workload 3, contention'*) "
                 + "break;; esac; done";
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c", shell, SCRIPT.toString(),
-                status.toString()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(withDefaultSignals("bash", "-c", shell,
+                SCRIPT.toString(), status.toString())).redirectErrorStream(true);
         pb.environment().put("LATCHKEY_BENCH_CLASSPATH", System.getProperty("java.class.path"));
         pb.environment().put("TMPDIR", tmp.toString());
         Process wrapper = pb.start();
@@ -120,8 +130,8 @@ final class BenchShutdownTest {
 
     private static void signalDuringContention(Path tmp, String signal, int status)
             throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("bash", SCRIPT.toString(), "--smoke",
-                "--workloads=3").redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(withDefaultSignals("bash", SCRIPT.toString(),
+                "--smoke", "--workloads=3")).redirectErrorStream(true);
         pb.environment().put("LATCHKEY_BENCH_CLASSPATH", System.getProperty("java.class.path"));
         pb.environment().put("TMPDIR", tmp.toString());
         Process bench = pb.start();
