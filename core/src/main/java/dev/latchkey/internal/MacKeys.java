@@ -8,11 +8,14 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
@@ -25,7 +28,6 @@ import java.util.EnumSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.slf4j.Logger;
@@ -345,6 +347,9 @@ public final class MacKeys {
                 }
                 out.force(true); // the key is on disk before its name: sessions depend on it
             }
+            // looked at before the key is published: afterwards other threads and processes may
+            // be committing sessions signed with it
+            boolean hadSessions = holdsSessions(layout);
             try {
                 Files.createLink(file, temp);
             } catch (FileAlreadyExistsException raced) {
@@ -355,7 +360,7 @@ public final class MacKeys {
             } catch (IOException e) {
                 // some platforms cannot open a directory; the link is made, only not yet synced
             }
-            if (holdsSessions(layout)) {
+            if (hadSessions) {
                 LOG.warn("created a new MAC key file {}, but {} already holds sessions: those"
                         + " signed with another key are refused (\"no session\", left in place);"
                         + " if the key file was moved or lost, stop every process and put it"
@@ -384,12 +389,33 @@ public final class MacKeys {
         }
     }
 
-    private static boolean holdsSessions(Layout layout) {
-        try (Stream<Path> entries = Files.walk(layout.sessions(), 2)) {
-            return entries.anyMatch(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS));
+    /**
+     * Whether the session directory holds a regular file, two levels down. Entries that go while
+     * it looks (a commit's temp file renamed, a session removed) are passed over, not an error.
+     */
+    static boolean holdsSessions(Layout layout) {
+        boolean[] found = {false};
+        try {
+            Files.walkFileTree(layout.sessions(), EnumSet.noneOf(FileVisitOption.class), 2,
+                    new SimpleFileVisitor<Path>() {
+                        @Override
+                        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                            if (attrs.isRegularFile()) {
+                                found[0] = true;
+                                return FileVisitResult.TERMINATE;
+                            }
+                            return FileVisitResult.CONTINUE;
+                        }
+
+                        @Override
+                        public FileVisitResult visitFileFailed(Path file, IOException e) {
+                            return FileVisitResult.CONTINUE; // gone meanwhile, or unreadable
+                        }
+                    });
         } catch (IOException e) {
-            return false;
+            return found[0];
         }
+        return found[0];
     }
 
     private static boolean isPosix(Path path) {
