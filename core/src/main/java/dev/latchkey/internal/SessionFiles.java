@@ -301,7 +301,6 @@ final class SessionFiles {
                 }
                 throw failure;
             }
-            decoded.put(id, bytes, next); // what a reader of the published file decodes
             if (sync) {
                 forceDirectory(current.getParent()); // the renames are on disk
             }
@@ -323,6 +322,9 @@ final class SessionFiles {
                 held.endPublish(!tidy);
             }
         }
+        // published: what a reader of the file decodes; remembered after the window closes, so
+        // that lock-free readers waiting on the sequence do not wait for the memo's size walk
+        decoded.put(id, bytes, next);
     }
 
     /**
